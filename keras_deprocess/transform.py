@@ -1,0 +1,354 @@
+"""The array math: `preprocess_input` and its exact inverse.
+
+Arguments are resolved first (pure look-ups, no framework import); then the
+spec's affine coefficients are applied by one short function per array
+family: NumPy, or backend tensors through `_backends`' op sets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from keras_deprocess._backends import KerasOps, TensorFlowOps, count_nonfinite_numpy, family_of, ops_for
+from keras_deprocess._config import floatx, resolve_data_format
+from keras_deprocess.errors import DeprocessError
+from keras_deprocess.registry import resolve_spec
+from keras_deprocess.spec import Affine, PreprocessSpec
+
+__all__ = ["preprocess_input", "restore_original_image_from_array"]
+
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+OUTPUT_DTYPES = ("uint8", *FLOAT_DTYPES)
+TensorOps = TensorFlowOps | KerasOps
+
+
+def restore_original_image_from_array(
+    x: Any,
+    model: Any = None,
+    *,
+    mode: str | None = None,
+    data_format: str | None = None,
+    dtype: Any = "uint8",
+    clip: bool = True,
+) -> Any:
+    r"""Undo `preprocess_input`: give back the RGB image in [0, 255].
+
+    For output channel ``k`` the inverse of the model's spec is
+
+    .. math::
+
+        x_k = y_{\mathrm{src}[k]} \cdot \frac{\mathrm{std}}{\mathrm{scale}}
+              + \frac{\mathrm{mean}}{\mathrm{scale}}
+
+    where ``src`` undoes the channel reordering (BGR → RGB for 'caffe').
+    With ``dtype="uint8"`` the result is then rounded to nearest (ties to
+    even), clipped to [0, 255] and cast, so it equals the original uint8
+    image exactly. A float ``dtype`` returns the float inverse itself, clipped
+    to [0, 255] unless ``clip=False``.
+
+    The input is never modified. NumPy arrays (and array-likes) give NumPy
+    arrays; a `tf.Tensor` gives a `tf.Tensor` (also inside `tf.function` and
+    `tf.data`); JAX, torch and symbolic Keras tensors go through `keras.ops`
+    and give tensors of the same kind. Float outputs are differentiable.
+
+    Shape:
+        - Input: ``(H, W, C)`` or ``(N, H, W, C)`` (or more leading axes) for
+          'channels_last'; ``(C, H, W)`` or ``(N, C, H, W, ...)`` for
+          'channels_first'. ``C`` must be 3 for specs with per-channel
+          constants ('caffe', 'torch').
+        - Output: the same shape.
+
+    Args:
+        x: Preprocessed images, of a floating dtype (float16, bfloat16,
+            float32 or float64).
+        model: A keras.applications constructor or module name ("VGG16",
+            "resnet_v2"), module, `preprocess_input` function, built
+            `keras.Model`, or a `PreprocessSpec`. Exactly one of `model` and
+            `mode`.
+        mode: 'caffe', 'tf', 'torch' or 'identity'.
+        data_format: 'channels_last', 'channels_first', or None for
+            `keras.config.image_data_format()` (read from keras.json when
+            Keras is not imported).
+        dtype: "uint8" (default) for the exact image, or a float dtype for
+            the float inverse.
+        clip: Clip to [0, 255]. Must stay True for uint8 (a cast without
+            clipping wraps -1 to 255); set False with a float dtype to keep
+            out-of-range values, e.g. to track them during optimization.
+
+    Returns:
+        The restored images, of `dtype`, in the family of `x`.
+
+    Raises:
+        DeprocessError: For a bad argument, a rank below 3, a wrong channel
+            count, integer input (raw pixels, not preprocessed data), or NaN
+            or ±Inf values when the output is uint8.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_deprocess import preprocess_input, restore_original_image_from_array
+        >>> image = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+        >>> restored = restore_original_image_from_array(preprocess_input(image, "VGG16"), "VGG16")
+        >>> bool((restored == image).all())
+        True
+    """
+    spec = resolve_spec(model, mode)
+    data_format = resolve_data_format(data_format)
+    out_dtype = _output_dtype(dtype)
+    if out_dtype == "uint8" and not clip:
+        raise DeprocessError(
+            "Expected clip=True with dtype='uint8': casting without clipping wraps -1 to 255. "
+            "Received clip=False. Pass a float dtype, e.g. dtype='float32', to keep values "
+            "outside [0, 255]."
+        )
+    family = family_of(x)
+    if family is None:
+        x = _as_numpy(x)
+        family = "numpy"
+    if family == "numpy":
+        axis = _channel_axis(x.shape, spec, data_format)
+        _require_float(_dtype_name(x.dtype), x.shape)
+        return _restore_numpy(x, spec.inverse_affine(), axis, out_dtype, clip)
+    ops = ops_for(family)
+    shape = ops.shape(x)
+    axis = _channel_axis(shape, spec, data_format)
+    _require_float(ops.dtype_name(x), shape)
+    return _restore_tensor(ops, x, spec.inverse_affine(), axis, out_dtype, clip)
+
+
+def preprocess_input(
+    x: Any,
+    model: Any = None,
+    *,
+    mode: str | None = None,
+    data_format: str | None = None,
+) -> Any:
+    r"""The forward pass of a model's preprocessing, from the same spec.
+
+    .. math::
+
+        y_c = \frac{x_{\mathrm{order}[c]} \cdot \mathrm{scale} - \mathrm{mean}_c}{\mathrm{std}_c}
+
+    Unlike Keras's own `preprocess_input`, this never writes into `x`, not
+    even for float NumPy input. Results are allclose to Keras's.
+
+    Shape:
+        As for `restore_original_image_from_array`.
+
+    Args:
+        x: RGB images with values in [0, 255]: integer (uint8) or float.
+        model: As for `restore_original_image_from_array`.
+        mode: As for `restore_original_image_from_array`.
+        data_format: As for `restore_original_image_from_array`.
+
+    Returns:
+        Preprocessed images in the family of `x`. Float input keeps its
+        dtype; integer input becomes `keras.config.floatx()` (float32 by
+        default).
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_deprocess import preprocess_input
+        >>> preprocess_input(np.full((1, 1, 3), 255, np.uint8), mode="tf")
+        array([[[1., 1., 1.]]], dtype=float32)
+    """
+    spec = resolve_spec(model, mode)
+    data_format = resolve_data_format(data_format)
+    family = family_of(x)
+    if family is None:
+        x = _as_numpy(x)
+        family = "numpy"
+    if family == "numpy":
+        axis = _channel_axis(x.shape, spec, data_format)
+        out_dtype = _forward_dtype(_dtype_name(x.dtype))
+        return _affine_numpy(x, spec.forward_affine(), axis, _compute_dtype(out_dtype)).astype(out_dtype, copy=False)
+    ops = ops_for(family)
+    shape = ops.shape(x)
+    axis = _channel_axis(shape, spec, data_format)
+    out_dtype = _forward_dtype(ops.dtype_name(x))
+    compute = _compute_dtype(out_dtype)
+    y = _affine_tensor(ops, ops.cast(x, compute), spec.forward_affine(), axis, len(shape), compute)
+    return _fresh(ops, x, y if compute == out_dtype else ops.cast(y, out_dtype))
+
+
+# -- argument checks ---------------------------------------------------------
+
+
+def _as_numpy(x: Any) -> np.ndarray:
+    array = np.asarray(x)
+    if array.dtype == object:
+        raise DeprocessError(
+            "Expected a NumPy array, a tensor, or a nested list of numbers. "
+            f"Received an object of type {type(x).__qualname__}, which NumPy reads as an "
+            "object array. Convert it to a numeric array first."
+        )
+    return array
+
+
+def _dtype_name(dtype: Any) -> str:
+    return str(getattr(dtype, "name", dtype))
+
+
+def _output_dtype(dtype: Any) -> str:
+    name = _dtype_name(dtype)
+    if not isinstance(dtype, str) and not hasattr(dtype, "name"):
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            name = str(dtype)
+    name = name.removeprefix("torch.").lower()
+    if name not in OUTPUT_DTYPES:
+        raise DeprocessError(
+            f"Expected `dtype` to be one of {OUTPUT_DTYPES}. Received: dtype={dtype!r}. "
+            "Use 'uint8' for the exact image and a float dtype for the float inverse."
+        )
+    return name
+
+
+def _require_float(dtype: str, shape: Any) -> None:
+    if dtype in FLOAT_DTYPES:
+        return
+    if dtype.startswith(("int", "uint", "bool")):
+        raise DeprocessError(
+            f"Expected floating-point input: the output of preprocess_input. Received dtype "
+            f"{dtype} with shape {shape}. An integer array holds raw pixels, not preprocessed "
+            "data, so there is nothing to restore. If it really is preprocessed data, cast it "
+            "to float32 first."
+        )
+    raise DeprocessError(f"Expected a real floating-point dtype {FLOAT_DTYPES}. Received dtype {dtype}.")
+
+
+def _forward_dtype(dtype: str) -> str:
+    if dtype in FLOAT_DTYPES:
+        return dtype
+    if dtype.startswith(("int", "uint")):
+        return floatx()
+    raise DeprocessError(
+        f"Expected RGB images as integers or floats in [0, 255]. Received dtype {dtype}. "
+        "Convert the images to uint8 or float32 first."
+    )
+
+
+def _compute_dtype(dtype: str) -> str:
+    # float16 and bfloat16 are computed in float32 and rounded once at the end.
+    return "float64" if dtype == "float64" else "float32"
+
+
+def _channel_axis(shape: Any, spec: PreprocessSpec, data_format: str) -> int:
+    """The channel axis as a non-negative index; checks rank and channel count."""
+    if shape is None:
+        raise DeprocessError(
+            "Expected a tensor of known rank: 3 (one image) or 4 (a batch). Received a tensor of "
+            "unknown rank. Give it a static rank, e.g. with tf.ensure_shape or an Input shape."
+        )
+    rank = len(shape)
+    shape = tuple(shape)
+    if rank < 3:
+        layout = "(H, W, C)" if data_format == "channels_last" else "(C, H, W)"
+        raise DeprocessError(
+            f"Expected an image of rank 3 {layout} or a batch of rank 4. Received shape {shape} "
+            f"(rank {rank}). For one grayscale image, add a channel axis and repeat it 3 times."
+        )
+    axis = rank - 1 if data_format == "channels_last" else (0 if rank == 3 else 1)
+    if spec.channels is None or shape[axis] in (None, spec.channels):
+        return axis
+    where = "the last axis" if data_format == "channels_last" else f"axis {axis}"
+    message = (
+        f"Expected {spec.channels} channels on {where} (data_format={data_format!r}) for "
+        f"the {spec.name!r} preprocessing. Received shape {shape}."
+    )
+    other = "channels_first" if data_format == "channels_last" else "channels_last"
+    other_axis = rank - 1 if other == "channels_last" else (0 if rank == 3 else 1)
+    if shape[other_axis] == spec.channels:
+        other_where = "the last axis" if other == "channels_last" else f"axis {other_axis}"
+        message += f" It has {spec.channels} channels on {other_where}: pass data_format={other!r}."
+    else:
+        message += f" Pass RGB images with {spec.channels} channels."
+    raise DeprocessError(message)
+
+
+def _nonfinite_error(counts: tuple[int, int, int], size: int) -> DeprocessError:
+    nan, posinf, neginf = counts
+    return DeprocessError(
+        "Expected finite values to convert to uint8. Received "
+        f"{nan} NaN, {posinf} +Inf and {neginf} -Inf values (of {size}). uint8 has no value "
+        "for them. Pass a float dtype, e.g. dtype='float32', to keep them, or clean the input "
+        "first, e.g. with np.nan_to_num."
+    )
+
+
+# -- NumPy -------------------------------------------------------------------
+
+
+def _affine_numpy(x: np.ndarray, affine: Affine, axis: int, compute: str) -> np.ndarray:
+    """A new `compute` array holding the affine map of `x`; `x` is left alone."""
+    source, multiplier, offset = affine
+    if source is not None:
+        x = np.flip(x, axis) if list(source) == [2, 1, 0] else np.take(x, source, axis=axis)
+    out = np.array(x, dtype=compute, copy=True)
+    shape = [1] * out.ndim
+    shape[axis] = len(multiplier)
+    if any(m != 1.0 for m in multiplier):
+        out *= np.asarray(multiplier, dtype=compute).reshape(shape)
+    if any(o != 0.0 for o in offset):
+        out += np.asarray(offset, dtype=compute).reshape(shape)
+    return out
+
+
+def _restore_numpy(x: np.ndarray, affine: Affine, axis: int, out_dtype: str, clip: bool) -> np.ndarray:
+    if out_dtype == "uint8":
+        counts = count_nonfinite_numpy(x)
+        if any(counts):
+            raise _nonfinite_error(counts, x.size)
+    in_dtype = _dtype_name(x.dtype)
+    out = _affine_numpy(x, affine, axis, _compute_dtype(in_dtype))
+    if out_dtype == "uint8":
+        np.rint(out, out=out)
+    if clip:
+        np.clip(out, 0.0, 255.0, out=out)
+    if out_dtype == "bfloat16":
+        import ml_dtypes
+
+        return out.astype(ml_dtypes.bfloat16)
+    return out.astype(out_dtype, copy=False)
+
+
+# -- backend tensors ---------------------------------------------------------
+
+
+def _affine_tensor(ops: TensorOps, x: Any, affine: Affine, axis: int, rank: int, compute: str) -> Any:
+    source, multiplier, offset = affine
+    if source is not None:
+        x = ops.take(x, source, axis)
+    shape = [1] * rank
+    shape[axis] = len(multiplier)
+    if any(m != 1.0 for m in multiplier):
+        x = x * ops.constant(multiplier, shape, compute)
+    if any(o != 0.0 for o in offset):
+        x = x + ops.constant(offset, shape, compute)
+    return x
+
+
+def _restore_tensor(ops: TensorOps, x: Any, affine: Affine, axis: int, out_dtype: str, clip: bool) -> Any:
+    compute = _compute_dtype(ops.dtype_name(x))
+    rank = len(ops.shape(x) or ())
+    y = _affine_tensor(ops, ops.cast(x, compute), affine, axis, rank, compute)
+    if out_dtype == "uint8":
+        if ops.is_symbolic(x):
+            # A traced function cannot raise on data; make NaN a defined 0.
+            y = ops.zero_nan(y)
+        else:
+            counts = ops.count_nonfinite(x)
+            if any(counts):
+                raise _nonfinite_error(counts, int(np.prod(ops.shape(x) or ())))
+        y = ops.round(y)
+    if clip:
+        y = ops.clip(y, 0.0, 255.0)
+    return _fresh(ops, x, y if out_dtype == compute else ops.cast(y, out_dtype))
+
+
+def _fresh(ops: TensorOps, x: Any, y: Any) -> Any:
+    # An identity map can hand back `x` itself; torch tensors are mutable, so
+    # the caller must never get its own tensor back.
+    return ops.copy(y) if y is x else y

@@ -1,0 +1,76 @@
+"""Shared fixtures: Keras's own preprocess_input as the reference forward pass."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+
+from keras_deprocess import list_models
+from keras_deprocess.registry import ModelEntry
+
+ALL_ENTRIES = list_models()
+ENTRY_IDS = [f"{e.kind}:{e.name}" for e in ALL_ENTRIES]
+
+
+def every_value_image() -> np.ndarray:
+    """(16, 16, 3) uint8 holding every value 0..255 in every channel.
+
+    The channels are shifted against each other, so a missing or doubled
+    RGB↔BGR flip changes the result.
+    """
+    return np.stack([np.roll(np.arange(256), 85 * c).reshape(16, 16) for c in range(3)], axis=-1).astype(
+        np.uint8
+    )
+
+
+def every_value_batch() -> np.ndarray:
+    """(2, 16, 16, 3): two different arrangements of `every_value_image`."""
+    image = every_value_image()
+    return np.stack([image, image.transpose(1, 0, 2)[::-1]])
+
+
+def to_layout(channels_last: np.ndarray, data_format: str) -> np.ndarray:
+    """Move the channel axis where `data_format` wants it (rank 3 or 4)."""
+    if data_format == "channels_last":
+        return channels_last
+    return np.ascontiguousarray(np.moveaxis(channels_last, -1, 0 if channels_last.ndim == 3 else 1))
+
+
+def keras_preprocess_function(entry: ModelEntry) -> Callable[..., Any]:
+    """Keras's real preprocess_input for a registry entry."""
+    import keras
+
+    if entry.kind == "mode":
+        if entry.mode == "identity":
+            # Keras has no 'identity' mode; its no-op modules are the reference.
+            return keras.applications.efficientnet.preprocess_input
+        return functools.partial(keras.applications.imagenet_utils.preprocess_input, mode=entry.mode)
+    return getattr(keras.applications, entry.module).preprocess_input
+
+
+def keras_forward(entry: ModelEntry, images: Any, data_format: str) -> Any:
+    """Keras's forward pass on a copy (Keras writes into float NumPy input)."""
+    if isinstance(images, np.ndarray):
+        images = images.copy()
+    return keras_preprocess_function(entry)(images, data_format=data_format)
+
+
+@pytest.fixture(scope="session")
+def keras_module():
+    import keras
+
+    return keras
+
+
+@pytest.fixture(scope="session")
+def tf():
+    import tensorflow
+
+    return tensorflow
