@@ -26,8 +26,16 @@ from keras_deprocess.errors import DeprocessError
 FAMILIES = ("numpy", "tensorflow", "jax", "torch", "keras")
 
 
-@functools.lru_cache(maxsize=128)
+_FAMILY_BY_TYPE: dict[type, str | None] = {}
+
+
 def _family_of_type(cls: type) -> str | None:
+    if cls not in _FAMILY_BY_TYPE:
+        _FAMILY_BY_TYPE[cls] = _find_family(cls)
+    return _FAMILY_BY_TYPE[cls]
+
+
+def _find_family(cls: type) -> str | None:
     if issubclass(cls, (np.ndarray, np.generic)):
         return "numpy"
     tf = sys.modules.get("tensorflow")
@@ -46,7 +54,7 @@ def _family_of_type(cls: type) -> str | None:
 
 
 def family_of(x: Any) -> str | None:
-    """"numpy", "tensorflow", "jax", "torch", "keras", or None for other objects."""
+    """ "numpy", "tensorflow", "jax", "torch", "keras", or None for other objects."""
     family = _family_of_type(type(x))
     if family is None and sys.modules.get("jax") is not None:
         # jax tracers are registered as virtual subclasses of jax.Array
@@ -66,9 +74,13 @@ class TensorFlowOps:
 
         self.tf = tf
 
-    def shape(self, x: Any) -> tuple[int | None, ...] | None:
-        shape = x.shape
-        return None if shape.rank is None else tuple(shape.as_list())
+    def shape(self, x: Any) -> tuple[int | None, ...]:
+        if x.shape.rank is None:
+            raise DeprocessError(
+                "Expected a tensor of known rank: 3 (one image) or 4 (a batch). Received a tensor "
+                "of unknown rank. Give it a static rank, e.g. with tf.ensure_shape."
+            )
+        return tuple(x.shape.as_list())
 
     def dtype_name(self, x: Any) -> str:
         return str(x.dtype.name)
@@ -111,7 +123,7 @@ class KerasOps:
         self.keras = keras
         self.ops = keras.ops
 
-    def shape(self, x: Any) -> tuple[int | None, ...] | None:
+    def shape(self, x: Any) -> tuple[int | None, ...]:
         return tuple(x.shape)
 
     def dtype_name(self, x: Any) -> str:

@@ -14,7 +14,7 @@ import os
 import sys
 from functools import lru_cache
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from keras_deprocess.errors import DeprocessError
 
@@ -46,7 +46,7 @@ def _loaded_keras3() -> ModuleType | None:
     config = getattr(keras, "config", None)
     if config is None or not hasattr(config, "image_data_format"):
         return None
-    return keras
+    return cast(ModuleType, keras)
 
 
 def image_data_format() -> str:
@@ -92,4 +92,4 @@ def import_keras() -> ModuleType:
             f"keras-deprocess needs Keras 3. Found Keras {version} at {keras.__file__}. "
             "Upgrade with `pip install -U 'keras>=3'` (TensorFlow 2.16+ uses Keras 3)."
         )
-    return keras
+    return cast(ModuleType, keras)

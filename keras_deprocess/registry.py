@@ -104,7 +104,9 @@ class ModelEntry(NamedTuple):
 
 @functools.cache
 def _table() -> tuple[ModelEntry, ...]:
-    rows = [ModelEntry(n, "constructor", m, MODULES[m], MODES[MODULES[m]]) for n, (m, _) in CONSTRUCTORS.items()]
+    rows = [
+        ModelEntry(n, "constructor", m, MODULES[m], MODES[MODULES[m]]) for n, (m, _) in CONSTRUCTORS.items()
+    ]
     rows += [ModelEntry(m, "module", m, mode, MODES[mode]) for m, mode in MODULES.items()]
     rows += [ModelEntry(mode, "mode", "", mode, spec) for mode, spec in MODES.items()]
     return tuple(rows)
@@ -148,17 +150,17 @@ def _spec_for_name(name: str) -> PreprocessSpec:
     entry = _names().get(key)
     if entry is not None:
         return entry.spec
-    for constructor, (module, pattern) in CONSTRUCTORS.items():
+    for module, pattern in CONSTRUCTORS.values():
         if re.fullmatch(pattern, key):
             return MODES[MODULES[module]]
-    known = sorted({e.name for e in _table()})
-    close = difflib.get_close_matches(key, [k.lower() for k in known], n=3, cutoff=0.6)
-    spelled = [next(k for k in known if k.lower() == c) for c in close]
+    known = _names()
+    close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.6)
+    spelled = [known[c].name if known[c].name.lower() == c else c for c in close]
     hint = f"Did you mean {', '.join(map(repr, spelled))}? " if spelled else ""
     raise DeprocessError(
         f"Unknown model or mode {name!r}. {hint}Expected a keras.applications constructor "
         "('VGG16'), module ('resnet_v2') or mode ('caffe', 'tf', 'torch', 'identity'). "
-        f"keras_deprocess.list_models() lists all {len(known)} names; a PreprocessSpec "
+        f"keras_deprocess.list_models() lists them all; a PreprocessSpec "
         "describes any other preprocessing."
     )
 
@@ -221,7 +223,10 @@ def get_spec(model_or_mode: Any) -> PreprocessSpec:
             return spec
     elif isinstance(model_or_mode, functools.partial):
         keywords = model_or_mode.keywords
-        if _module_spec(getattr(model_or_mode.func, "__module__", "") or "") is not None and "mode" in keywords:
+        if (
+            _module_spec(getattr(model_or_mode.func, "__module__", "") or "") is not None
+            and "mode" in keywords
+        ):
             return _spec_for_name(keywords["mode"])
         return get_spec(model_or_mode.func)
     elif callable(model_or_mode):
@@ -263,7 +268,5 @@ def resolve_spec(model: Any, mode: str | None) -> PreprocessSpec:
                 hint = f" {mode!r} is a model name: pass model={mode!r}."
             except DeprocessError:
                 pass
-        raise DeprocessError(
-            f"Expected `mode` to be one of {tuple(MODES)}. Received: mode={mode!r}.{hint}"
-        )
+        raise DeprocessError(f"Expected `mode` to be one of {tuple(MODES)}. Received: mode={mode!r}.{hint}")
     return MODES[mode.lower()]

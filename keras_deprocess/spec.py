@@ -89,7 +89,7 @@ class PreprocessSpec:
 
     Example:
         >>> from keras_deprocess import PreprocessSpec
-        >>> spec = PreprocessSpec("half", scale=1 / 127.5, mean=1.0)
+        >>> spec = PreprocessSpec("half", scale=1 / 127.5, mean=(1.0,))
         >>> spec.inverse_affine().multiplier
         (127.5,)
     """
@@ -106,13 +106,14 @@ class PreprocessSpec:
         std = _as_float_tuple("std", self.std)
         if any(s == 0.0 for s in std):
             raise DeprocessError(
-                f"Expected every `std` value to be non-zero: a zero std has no inverse. "
-                f"Received: std={std}."
+                f"Expected every `std` value to be non-zero: a zero std has no inverse. Received: std={std}."
             )
         try:
             scale = float(self.scale)
         except (TypeError, ValueError):
-            raise DeprocessError(f"Expected `scale` to be a number. Received: scale={self.scale!r}.") from None
+            raise DeprocessError(
+                f"Expected `scale` to be a number. Received: scale={self.scale!r}."
+            ) from None
         if scale == 0.0 or not math.isfinite(scale):
             raise DeprocessError(
                 f"Expected `scale` to be a finite, non-zero number. Received: scale={scale}."
@@ -203,7 +204,9 @@ class PreprocessSpec:
         return f"PreprocessSpec({', '.join(parts)})"
 
 
-def _broadcast(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def _broadcast(
+    mean: tuple[float, ...], std: tuple[float, ...]
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
     n = max(len(mean), len(std))
     return (mean * n if len(mean) == 1 else mean), (std * n if len(std) == 1 else std)
 
@@ -224,7 +227,7 @@ CAFFE = PreprocessSpec(
 TF = PreprocessSpec(
     "tf",
     scale=1 / 127.5,
-    mean=1.0,
+    mean=(1.0,),
     description="x / 127.5 - 1: values in [-1, 1]",
 )
 TORCH = PreprocessSpec(

@@ -7,6 +7,7 @@ family: NumPy, or backend tensors through `_backends`' op sets.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -162,7 +163,9 @@ def preprocess_input(
     if family == "numpy":
         axis = _channel_axis(x.shape, spec, data_format)
         out_dtype = _forward_dtype(_dtype_name(x.dtype))
-        return _affine_numpy(x, spec.forward_affine(), axis, _compute_dtype(out_dtype)).astype(out_dtype, copy=False)
+        return _affine_numpy(x, spec.forward_affine(), axis, _compute_dtype(out_dtype)).astype(
+            out_dtype, copy=False
+        )
     ops = ops_for(family)
     shape = ops.shape(x)
     axis = _channel_axis(shape, spec, data_format)
@@ -237,11 +240,6 @@ def _compute_dtype(dtype: str) -> str:
 
 def _channel_axis(shape: Any, spec: PreprocessSpec, data_format: str) -> int:
     """The channel axis as a non-negative index; checks rank and channel count."""
-    if shape is None:
-        raise DeprocessError(
-            "Expected a tensor of known rank: 3 (one image) or 4 (a batch). Received a tensor of "
-            "unknown rank. Give it a static rank, e.g. with tf.ensure_shape or an Input shape."
-        )
     rank = len(shape)
     shape = tuple(shape)
     if rank < 3:
@@ -332,7 +330,8 @@ def _affine_tensor(ops: TensorOps, x: Any, affine: Affine, axis: int, rank: int,
 
 def _restore_tensor(ops: TensorOps, x: Any, affine: Affine, axis: int, out_dtype: str, clip: bool) -> Any:
     compute = _compute_dtype(ops.dtype_name(x))
-    rank = len(ops.shape(x) or ())
+    shape = ops.shape(x)
+    rank = len(shape)
     y = _affine_tensor(ops, ops.cast(x, compute), affine, axis, rank, compute)
     if out_dtype == "uint8":
         if ops.is_symbolic(x):
@@ -341,7 +340,7 @@ def _restore_tensor(ops: TensorOps, x: Any, affine: Affine, axis: int, out_dtype
         else:
             counts = ops.count_nonfinite(x)
             if any(counts):
-                raise _nonfinite_error(counts, int(np.prod(ops.shape(x) or ())))
+                raise _nonfinite_error(counts, math.prod(d or 0 for d in shape))
         y = ops.round(y)
     if clip:
         y = ops.clip(y, 0.0, 255.0)

@@ -1,0 +1,234 @@
+"""Bad input gets a clear error, and no input is ever written to."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from keras_deprocess import (
+    DeprocessError,
+    PreprocessSpec,
+    preprocess_input,
+    restore_original_image_from_array,
+)
+
+FUNCTIONS = [preprocess_input, restore_original_image_from_array]
+
+
+def _preprocessed(shape=(2, 4, 4, 3)):
+    return np.random.default_rng(0).uniform(-120, 150, size=shape).astype(np.float32)
+
+
+def test_error_is_a_value_error():
+    assert issubclass(DeprocessError, ValueError)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_unknown_model_lists_closest_matches(function):
+    with pytest.raises(DeprocessError, match=r"Unknown model or mode 'VGG61'\. Did you mean [^?]*'VGG16'"):
+        function(_preprocessed(), "VGG61")
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_unknown_mode(function):
+    with pytest.raises(DeprocessError, match=r"Expected `mode` to be one of .*Received: mode='cafe'"):
+        function(_preprocessed(), mode="cafe")
+
+
+def test_model_name_passed_as_mode_gets_a_hint():
+    with pytest.raises(DeprocessError, match=r"'vgg16' is a model name: pass model='vgg16'"):
+        restore_original_image_from_array(_preprocessed(), mode="vgg16")
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_both_model_and_mode(function):
+    with pytest.raises(DeprocessError, match=r"exactly one of `model` and `mode`. Received both"):
+        function(_preprocessed(), "VGG16", mode="caffe")
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_neither_model_nor_mode(function):
+    with pytest.raises(DeprocessError, match=r"exactly one of `model` and `mode`. Received neither"):
+        function(_preprocessed())
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_invalid_data_format(function):
+    with pytest.raises(DeprocessError, match=r"Received: data_format='NHWC'"):
+        function(_preprocessed(), "VGG16", data_format="NHWC")
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("shape", [(), (3,), (224, 3)])
+def test_rank_below_3(function, shape):
+    with pytest.raises(DeprocessError, match=r"Expected an image of rank 3 .*Received shape .*rank \d"):
+        function(np.zeros(shape, np.float32), "VGG16", data_format="channels_last")
+
+
+def test_channels_first_input_with_channels_last_suggests_the_fix():
+    x = _preprocessed((2, 3, 224, 224))
+    expected = (
+        r"Expected 3 channels on the last axis \(data_format='channels_last'\) for the 'caffe' "
+        r"preprocessing. Received shape \(2, 3, 224, 224\). It has 3 channels on axis 1: pass "
+        r"data_format='channels_first'."
+    )
+    with pytest.raises(DeprocessError, match=expected):
+        restore_original_image_from_array(x, "VGG16", data_format="channels_last")
+
+
+def test_channels_last_input_with_channels_first_suggests_the_fix():
+    x = _preprocessed((8, 8, 3))
+    with pytest.raises(DeprocessError, match=r"on axis 0 .*It has 3 channels on the last axis: pass "):
+        restore_original_image_from_array(x, "DenseNet121", data_format="channels_first")
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_wrong_channel_count_without_a_fix(function):
+    with pytest.raises(DeprocessError, match=r"Received shape \(4, 4, 4\)\. Pass RGB images with 3 channels"):
+        function(_preprocessed((4, 4, 4)), "ResNet50", data_format="channels_last")
+
+
+def test_channel_agnostic_modes_accept_any_channel_count():
+    x = _preprocessed((4, 4, 1)) / 150
+    restored = restore_original_image_from_array(x, mode="tf", data_format="channels_last", dtype="float64")
+    np.testing.assert_allclose(restored, np.clip((x.astype(np.float64) + 1) * 127.5, 0, 255), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int32", "int64", "bool"])
+def test_integer_input_is_raw_pixels(dtype):
+    with pytest.raises(DeprocessError, match=rf"Received dtype {dtype} .*raw pixels, not preprocessed"):
+        restore_original_image_from_array(np.zeros((4, 4, 3), dtype), "VGG16")
+
+
+def test_nan_and_inf_are_counted_when_output_is_uint8():
+    x = _preprocessed((1, 4, 4, 3))
+    x[0, 0, 0, 0] = np.nan
+    x[0, 0, 1, 0] = np.nan
+    x[0, 1, 0, 1] = np.inf
+    x[0, 2, 0, 2] = -np.inf
+    before = x.copy()
+    with pytest.raises(DeprocessError, match=r"Received 2 NaN, 1 \+Inf and 1 -Inf values \(of 48\)"):
+        restore_original_image_from_array(x, "VGG16", data_format="channels_last")
+    np.testing.assert_array_equal(x, before)
+    as_float = restore_original_image_from_array(
+        x, "VGG16", data_format="channels_last", dtype="float32", clip=False
+    )
+    assert np.isnan(as_float).sum() == 2
+
+
+def test_nan_check_in_tf_eager(tf):
+    x = tf.constant(np.full((2, 2, 3), np.nan, np.float32))
+    with pytest.raises(DeprocessError, match=r"Received 12 NaN, 0 \+Inf and 0 -Inf"):
+        restore_original_image_from_array(x, "VGG16", data_format="channels_last")
+
+
+def test_uint8_without_clip_is_refused():
+    with pytest.raises(DeprocessError, match=r"Expected clip=True with dtype='uint8'.*Pass a float dtype"):
+        restore_original_image_from_array(_preprocessed(), "VGG16", clip=False)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "complex64", "float8", np.int16])
+def test_unsupported_output_dtype(dtype):
+    with pytest.raises(DeprocessError, match=r"Expected `dtype` to be one of"):
+        restore_original_image_from_array(_preprocessed(), "VGG16", dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.dtype("float64"), "float16", np.uint8])
+def test_output_dtype_accepts_numpy_spellings(dtype):
+    out = restore_original_image_from_array(_preprocessed(), "VGG16", dtype=dtype)
+    assert out.dtype == np.dtype(dtype)
+
+
+def test_object_input_is_refused():
+    with pytest.raises(DeprocessError, match=r"Expected a NumPy array, a tensor"):
+        restore_original_image_from_array([[object()]], "VGG16")
+
+
+def test_forward_refuses_complex_input():
+    with pytest.raises(DeprocessError, match=r"Received dtype complex64"):
+        preprocess_input(np.zeros((4, 4, 3), np.complex64), "VGG16")
+
+
+@pytest.mark.parametrize("shape", [(0, 8, 8, 3), (0, 0, 3), (2, 0, 5, 3)])
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_empty_arrays_give_empty_results(shape, dtype):
+    x = np.zeros(shape, np.float32)
+    out = restore_original_image_from_array(x, "VGG16", data_format="channels_last", dtype=dtype)
+    assert out.shape == shape
+    assert out.dtype == dtype
+    forward = preprocess_input(x.astype(np.uint8), "VGG16", data_format="channels_last")
+    assert forward.shape == shape
+
+
+def test_empty_tf_tensor(tf):
+    out = restore_original_image_from_array(tf.zeros((0, 4, 4, 3)), "VGG16", data_format="channels_last")
+    assert out.shape == (0, 4, 4, 3)
+    assert out.dtype == tf.uint8
+
+
+def test_lists_are_accepted_as_arrays():
+    out = restore_original_image_from_array([[[0.0, 0.0, 0.0]]], mode="tf", data_format="channels_last")
+    np.testing.assert_array_equal(out, [[[128, 128, 128]]])
+
+
+def test_bad_spec_values():
+    with pytest.raises(DeprocessError, match=r"non-zero.*Received: std=\(1.0, 0.0, 1.0\)"):
+        PreprocessSpec("bad", std=(1, 0, 1))
+    with pytest.raises(DeprocessError, match=r"permutation of 'RGB'.*Received: channel_order='RGBA'"):
+        PreprocessSpec("bad", channel_order="RGBA")
+    with pytest.raises(DeprocessError, match=r"1 value .* or 3 values .*Received 2 values"):
+        PreprocessSpec("bad", mean=(1, 2))
+    with pytest.raises(DeprocessError, match=r"finite, non-zero.*scale=0.0"):
+        PreprocessSpec("bad", scale=0)
+
+
+# -- never mutate the caller's input -----------------------------------------
+
+MODELS = ["VGG16", "InceptionV3", "DenseNet121", "EfficientNetB0"]
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_writable_numpy_input_is_not_mutated(function, model, dtype):
+    x = _preprocessed().astype(dtype)
+    before = x.copy()
+    out = function(x, model, data_format="channels_last")
+    np.testing.assert_array_equal(x, before)
+    assert not np.shares_memory(out, x)
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_read_only_numpy_input_works(function, model):
+    x = _preprocessed()
+    x.setflags(write=False)
+    out = function(x, model, data_format="channels_last")
+    assert out.flags.writeable
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_tf_variable_is_not_mutated(tf, function, model):
+    values = _preprocessed()
+    variable = tf.Variable(values)
+    function(variable, model, data_format="channels_last")
+    np.testing.assert_array_equal(variable.numpy(), values)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_input_is_untouched_when_an_error_is_raised(function):
+    x = _preprocessed((2, 3, 8, 8))
+    before = x.copy()
+    with pytest.raises(DeprocessError):
+        function(x, "VGG16", data_format="channels_last")
+    np.testing.assert_array_equal(x, before)
+
+
+def test_keras_itself_mutates_float_numpy_input_and_we_do_not(keras_module):
+    image = np.random.default_rng(1).uniform(0, 255, (4, 4, 3)).astype(np.float32)
+    keras_copy, our_copy = image.copy(), image.copy()
+    keras_module.applications.vgg16.preprocess_input(keras_copy)
+    preprocess_input(our_copy, "VGG16", data_format="channels_last")
+    assert not np.array_equal(keras_copy, image)
+    np.testing.assert_array_equal(our_copy, image)

@@ -1,0 +1,82 @@
+"""Importing keras_deprocess and restoring a NumPy array load no framework."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+HEAVY = ("tensorflow", "keras", "jax", "torch")
+
+
+def _run(code: str, env_updates: dict[str, str] | None = None) -> dict:
+    import os
+
+    env = {**os.environ, **(env_updates or {})}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True, env=env
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_import_and_numpy_restore_load_no_framework():
+    loaded = _run(
+        f"""
+        import json, sys
+        import numpy as np
+        import keras_deprocess as kd
+        x = kd.preprocess_input(np.zeros((2, 4, 4, 3), np.uint8), "VGG16")
+        y = kd.restore_original_image_from_array(x, "VGG16")
+        kd.get_spec("ResNet50"); kd.list_models()
+        print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
+        """
+    )
+    assert loaded == []
+
+
+def test_public_surface():
+    import keras_deprocess
+
+    assert set(keras_deprocess.__all__) == {
+        "DeprocessError",
+        "ModelEntry",
+        "PreprocessSpec",
+        "__version__",
+        "get_spec",
+        "list_models",
+        "preprocess_input",
+        "restore_original_image_from_array",
+    }
+    for name in keras_deprocess.__all__:
+        assert hasattr(keras_deprocess, name)
+
+
+def test_data_format_default_is_read_from_keras_json_without_importing_keras(tmp_path):
+    (tmp_path / "keras.json").write_text(json.dumps({"image_data_format": "channels_first"}))
+    result = _run(
+        """
+        import json, sys
+        import numpy as np
+        import keras_deprocess as kd
+        from keras_deprocess._config import image_data_format
+        y = kd.restore_original_image_from_array(np.zeros((3, 2, 2), np.float32), "VGG16")
+        print(json.dumps([image_data_format(), list(y.shape), "keras" in sys.modules]))
+        """,
+        {"KERAS_HOME": str(tmp_path)},
+    )
+    assert result == ["channels_first", [3, 2, 2], False]
+
+
+def test_data_format_default_follows_live_keras_setting():
+    result = _run(
+        """
+        import json
+        import keras
+        keras.config.set_image_data_format("channels_first")
+        from keras_deprocess._config import image_data_format
+        print(json.dumps(image_data_format()))
+        """,
+        {"TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result == "channels_first"

@@ -1,0 +1,107 @@
+"""TensorFlow tensors: same results as NumPy, graph mode, gradients, symbolic Keras tensors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import every_value_batch
+
+from keras_deprocess import get_spec, preprocess_input, restore_original_image_from_array
+
+
+@pytest.mark.parametrize("model", ["VGG16", "InceptionV3", "DenseNet121", "ConvNeXtTiny"])
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_tensor_equals_numpy(tf, model, dtype):
+    preprocessed = preprocess_input(every_value_batch(), model, data_format="channels_last")
+    from_numpy = restore_original_image_from_array(
+        preprocessed, model, data_format="channels_last", dtype=dtype
+    )
+    from_tensor = restore_original_image_from_array(
+        tf.constant(preprocessed), model, data_format="channels_last", dtype=dtype
+    )
+    np.testing.assert_allclose(from_tensor.numpy(), from_numpy, atol=1e-5)
+
+
+def test_inside_tf_function(tf):
+    original = every_value_batch()
+    preprocessed = tf.constant(preprocess_input(original, "ResNet50", data_format="channels_last"))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+    def restore(x):
+        return restore_original_image_from_array(x, "ResNet50", data_format="channels_last")
+
+    np.testing.assert_array_equal(restore(preprocessed).numpy(), original)
+
+
+def test_inside_tf_data_map(tf):
+    original = every_value_batch()
+    preprocessed = preprocess_input(original, "DenseNet121", data_format="channels_last")
+    dataset = tf.data.Dataset.from_tensor_slices(preprocessed).map(
+        lambda x: restore_original_image_from_array(x, "DenseNet121", data_format="channels_last")
+    )
+    np.testing.assert_array_equal(np.stack(list(dataset.as_numpy_iterator())), original)
+
+
+def test_symbolic_nan_becomes_zero_instead_of_raising(tf):
+    @tf.function
+    def restore(x):
+        return restore_original_image_from_array(x, mode="tf", data_format="channels_last")
+
+    out = restore(tf.constant([[[np.nan, np.inf, -np.inf]]], tf.float32))
+    np.testing.assert_array_equal(out.numpy(), [[[0, 255, 0]]])
+
+
+@pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
+def test_gradient_is_std_over_scale_per_channel(tf, mode):
+    spec = get_spec(mode)
+    x = tf.constant(preprocess_input(every_value_batch(), mode=mode, data_format="channels_last"))
+    weights = tf.constant([1.0, 10.0, 100.0])  # tells the RGB output channels apart
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        restored = restore_original_image_from_array(
+            x, mode=mode, data_format="channels_last", dtype="float32", clip=False
+        )
+        loss = tf.reduce_sum(restored * weights)
+    gradient = tape.gradient(loss, x).numpy()
+    source, multiplier, _ = spec.inverse_affine()
+    std = np.broadcast_to(np.asarray(spec.std), 3)
+    # d loss / d x[c] = weight of the RGB channel that input channel c becomes × std[c] / scale
+    order = list(source) if source is not None else [0, 1, 2]
+    expected = np.empty(3)
+    for rgb_channel, input_channel in enumerate(order):
+        expected[input_channel] = float(weights[rgb_channel]) * std[input_channel] / spec.scale
+        assert np.isclose(
+            multiplier[rgb_channel] if len(multiplier) == 3 else multiplier[0],
+            std[input_channel] / spec.scale,
+        )
+    np.testing.assert_allclose(gradient[0, 0, 0], expected, rtol=1e-5)
+    np.testing.assert_allclose(gradient, np.broadcast_to(expected, gradient.shape), rtol=1e-5)
+
+
+def test_gradient_of_the_forward_pass(tf):
+    x = tf.constant(every_value_batch().astype("float32"))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = preprocess_input(x, mode="torch", data_format="channels_last")
+    gradient = tape.gradient(y, x).numpy()
+    np.testing.assert_allclose(gradient[0, 0, 0], 1 / (255 * np.array([0.229, 0.224, 0.225])), rtol=1e-5)
+
+
+def test_symbolic_keras_tensor_builds_a_functional_model(keras_module):
+    keras = keras_module
+    inputs = keras.Input((8, 8, 3))
+    outputs = restore_original_image_from_array(inputs, "VGG16", data_format="channels_last", dtype="float32")
+    model = keras.Model(inputs, outputs)
+    original = every_value_batch()[:, :8, :8]
+    preprocessed = preprocess_input(original, "VGG16", data_format="channels_last")
+    np.testing.assert_allclose(np.asarray(model(preprocessed)), original, atol=1e-4)
+
+
+def test_jit_compiled(tf):
+    original = every_value_batch()
+    preprocessed = tf.constant(preprocess_input(original, "Xception", data_format="channels_last"))
+    restore = tf.function(
+        lambda x: restore_original_image_from_array(x, "Xception", data_format="channels_last"),
+        jit_compile=True,
+    )
+    np.testing.assert_array_equal(restore(preprocessed).numpy(), original)
