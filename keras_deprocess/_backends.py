@@ -112,7 +112,10 @@ class TensorFlowOps:
         return self.tf.where(self.tf.math.is_nan(x), self.tf.zeros_like(x), x)
 
     def count_nonfinite(self, x: Any) -> tuple[int, int, int]:
-        return count_nonfinite_numpy(x.numpy() if hasattr(x, "numpy") else np.asarray(x))
+        # One boolean crosses to the host in the common, all-finite case.
+        if bool(self.tf.reduce_all(self.tf.math.is_finite(x))):
+            return 0, 0, 0
+        return count_nonfinite_numpy(np.asarray(self.tf.cast(x, "float32")))
 
 
 class KerasOps:
@@ -162,7 +165,9 @@ class KerasOps:
         return self.ops.where(self.ops.isnan(x), self.ops.zeros_like(x), x)
 
     def count_nonfinite(self, x: Any) -> tuple[int, int, int]:
-        return count_nonfinite_numpy(np.asarray(self.ops.convert_to_numpy(x)))
+        if bool(self.ops.all(self.ops.isfinite(x))):
+            return 0, 0, 0
+        return count_nonfinite_numpy(np.asarray(self.ops.convert_to_numpy(self.ops.cast(x, "float32"))))
 
 
 def count_nonfinite_numpy(x: np.ndarray) -> tuple[int, int, int]:

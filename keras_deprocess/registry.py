@@ -199,7 +199,7 @@ def get_spec(model_or_mode: Any) -> PreprocessSpec:
               or a constructor such as `keras.applications.VGG16`;
             - a `keras.Model` built by a `keras.applications` constructor,
               recognised by the name Keras gave it;
-            - a `PreprocessSpec`, returned as is.
+            - a `PreprocessSpec`, returned as is, or its `to_config()` dict.
 
     Returns:
         The `PreprocessSpec`.
@@ -217,6 +217,8 @@ def get_spec(model_or_mode: Any) -> PreprocessSpec:
         return model_or_mode
     if isinstance(model_or_mode, str):
         return _spec_for_name(model_or_mode)
+    if isinstance(model_or_mode, dict) and "scale" in model_or_mode:
+        return PreprocessSpec.from_config(model_or_mode)
     if isinstance(model_or_mode, ModuleType):
         spec = _module_spec(model_or_mode.__name__)
         if spec is not None:

@@ -96,13 +96,7 @@ def restore_original_image_from_array(
     """
     spec = resolve_spec(model, mode)
     data_format = resolve_data_format(data_format)
-    out_dtype = _output_dtype(dtype)
-    if out_dtype == "uint8" and not clip:
-        raise DeprocessError(
-            "Expected clip=True with dtype='uint8': casting without clipping wraps -1 to 255. "
-            "Received clip=False. Pass a float dtype, e.g. dtype='float32', to keep values "
-            "outside [0, 255]."
-        )
+    out_dtype = output_dtype_name(dtype, clip)
     family = family_of(x)
     if family is None:
         x = _as_numpy(x)
@@ -124,6 +118,7 @@ def preprocess_input(
     *,
     mode: str | None = None,
     data_format: str | None = None,
+    dtype: Any = None,
 ) -> Any:
     r"""The forward pass of a model's preprocessing, from the same spec.
 
@@ -142,11 +137,12 @@ def preprocess_input(
         model: As for `restore_original_image_from_array`.
         mode: As for `restore_original_image_from_array`.
         data_format: As for `restore_original_image_from_array`.
+        dtype: The output float dtype. None keeps a float input's dtype and
+            gives `keras.config.floatx()` (float32 by default) for integer
+            input. Computed in float32 (float64 for float64) either way.
 
     Returns:
-        Preprocessed images in the family of `x`. Float input keeps its
-        dtype; integer input becomes `keras.config.floatx()` (float32 by
-        default).
+        Preprocessed images in the family of `x`.
 
     Example:
         >>> import numpy as np
@@ -162,14 +158,14 @@ def preprocess_input(
         family = "numpy"
     if family == "numpy":
         axis = _channel_axis(x.shape, spec, data_format)
-        out_dtype = _forward_dtype(_dtype_name(x.dtype))
-        return _affine_numpy(x, spec.forward_affine(), axis, _compute_dtype(out_dtype)).astype(
-            out_dtype, copy=False
+        out_dtype = _forward_dtype(_dtype_name(x.dtype), dtype)
+        return _cast_numpy(
+            _affine_numpy(x, spec.forward_affine(), axis, _compute_dtype(out_dtype)), out_dtype
         )
     ops = ops_for(family)
     shape = ops.shape(x)
     axis = _channel_axis(shape, spec, data_format)
-    out_dtype = _forward_dtype(ops.dtype_name(x))
+    out_dtype = _forward_dtype(ops.dtype_name(x), dtype)
     compute = _compute_dtype(out_dtype)
     y = _affine_tensor(ops, ops.cast(x, compute), spec.forward_affine(), axis, len(shape), compute)
     return _fresh(ops, x, y if compute == out_dtype else ops.cast(y, out_dtype))
@@ -193,7 +189,8 @@ def _dtype_name(dtype: Any) -> str:
     return str(getattr(dtype, "name", dtype))
 
 
-def _output_dtype(dtype: Any) -> str:
+def output_dtype_name(dtype: Any, clip: bool) -> str:
+    """The canonical name of a restore output dtype; refuses uint8 without clipping."""
     name = _dtype_name(dtype)
     if not isinstance(dtype, str) and not hasattr(dtype, "name"):
         try:
@@ -205,6 +202,12 @@ def _output_dtype(dtype: Any) -> str:
         raise DeprocessError(
             f"Expected `dtype` to be one of {OUTPUT_DTYPES}. Received: dtype={dtype!r}. "
             "Use 'uint8' for the exact image and a float dtype for the float inverse."
+        )
+    if name == "uint8" and not clip:
+        raise DeprocessError(
+            "Expected clip=True with dtype='uint8': casting without clipping wraps -1 to 255. "
+            "Received clip=False. Pass a float dtype, e.g. dtype='float32', to keep values "
+            "outside [0, 255]."
         )
     return name
 
@@ -222,15 +225,21 @@ def _require_float(dtype: str, shape: Any) -> None:
     raise DeprocessError(f"Expected a real floating-point dtype {FLOAT_DTYPES}. Received dtype {dtype}.")
 
 
-def _forward_dtype(dtype: str) -> str:
-    if dtype in FLOAT_DTYPES:
-        return dtype
-    if dtype.startswith(("int", "uint")):
-        return floatx()
-    raise DeprocessError(
-        f"Expected RGB images as integers or floats in [0, 255]. Received dtype {dtype}. "
-        "Convert the images to uint8 or float32 first."
-    )
+def _forward_dtype(input_dtype: str, requested: Any) -> str:
+    if input_dtype not in FLOAT_DTYPES and not input_dtype.startswith(("int", "uint")):
+        raise DeprocessError(
+            f"Expected RGB images as integers or floats in [0, 255]. Received dtype {input_dtype}. "
+            "Convert the images to uint8 or float32 first."
+        )
+    if requested is not None:
+        name = output_dtype_name(requested, clip=True)
+        if name not in FLOAT_DTYPES:
+            raise DeprocessError(
+                f"Expected a float `dtype` {FLOAT_DTYPES} or None for preprocess_input. "
+                f"Received: dtype={requested!r}."
+            )
+        return name
+    return input_dtype if input_dtype in FLOAT_DTYPES else floatx()
 
 
 def _compute_dtype(dtype: str) -> str:
@@ -305,11 +314,15 @@ def _restore_numpy(x: np.ndarray, affine: Affine, axis: int, out_dtype: str, cli
         np.rint(out, out=out)
     if clip:
         np.clip(out, 0.0, 255.0, out=out)
-    if out_dtype == "bfloat16":
-        import ml_dtypes
+    return _cast_numpy(out, out_dtype)
 
-        return out.astype(ml_dtypes.bfloat16)
-    return out.astype(out_dtype, copy=False)
+
+def _cast_numpy(x: np.ndarray, dtype: str) -> np.ndarray:
+    if dtype == "bfloat16":
+        import ml_dtypes  # a Keras dependency; NumPy has no bfloat16 of its own
+
+        return x.astype(ml_dtypes.bfloat16)
+    return x.astype(dtype, copy=False)
 
 
 # -- backend tensors ---------------------------------------------------------

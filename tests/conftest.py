@@ -62,6 +62,68 @@ def keras_forward(entry: ModelEntry, images: Any, data_format: str) -> Any:
     return keras_preprocess_function(entry)(images, data_format=data_format)
 
 
+def backend() -> str:
+    import keras
+
+    return str(keras.backend.backend())
+
+
+def native(array: Any, dtype: str | None = None) -> Any:
+    """A tensor of the active Keras backend (JAX keeps float64 as float32 unless x64 is on)."""
+    import keras
+
+    return keras.ops.convert_to_tensor(array, dtype=dtype)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    import keras
+
+    return np.asarray(keras.ops.convert_to_numpy(x))
+
+
+def native_dtype(x: Any) -> str:
+    import keras
+
+    return str(keras.backend.standardize_dtype(x.dtype))
+
+
+def weighted_sum_gradient(function: Callable[[Any], Any], x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """d sum(function(x) * weights) / dx, on the active backend's autodiff."""
+    name = backend()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        tensor = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(tensor)
+            loss = tf.reduce_sum(function(tensor) * weights)
+        return np.asarray(tape.gradient(loss, tensor))
+    if name == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        return np.asarray(jax.grad(lambda t: jnp.sum(function(t) * weights))(jnp.asarray(x)))
+    import torch
+
+    tensor = torch.tensor(x, requires_grad=True)
+    torch.sum(function(tensor) * torch.tensor(weights)).backward()
+    assert tensor.grad is not None
+    return tensor.grad.numpy()
+
+
+def expected_restore_gradient(mode_or_spec: Any, weights: np.ndarray) -> np.ndarray:
+    """Per input channel: the weight of the RGB channel it becomes × std / scale."""
+    from keras_deprocess import get_spec
+
+    spec = get_spec(mode_or_spec)
+    source = spec.inverse_affine().source or (0, 1, 2)
+    std = np.broadcast_to(np.asarray(spec.std), 3)
+    expected = np.empty(3)
+    for rgb_channel, input_channel in enumerate(source):
+        expected[input_channel] = weights[rgb_channel] * std[input_channel] / spec.scale
+    return expected
+
+
 @pytest.fixture(scope="session")
 def keras_module():
     import keras

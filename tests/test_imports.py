@@ -39,6 +39,8 @@ def test_public_surface():
     import keras_deprocess
 
     assert set(keras_deprocess.__all__) == {
+        "Deprocess",
+        "Preprocess",
         "DeprocessError",
         "ModelEntry",
         "PreprocessSpec",

@@ -12,13 +12,18 @@ import pytest
 from conftest import (
     ALL_ENTRIES,
     ENTRY_IDS,
+    backend,
     every_value_batch,
     every_value_image,
     keras_forward,
+    native,
+    native_dtype,
     to_layout,
+    to_numpy,
 )
 
 from keras_deprocess import preprocess_input, restore_original_image_from_array
+from keras_deprocess._backends import family_of
 
 DATA_FORMATS = ["channels_last", "channels_first"]
 RANKS = [3, 4]
@@ -59,21 +64,24 @@ def test_numpy_round_trip_against_keras(entry, data_format, rank, dtype):
 @pytest.mark.parametrize("rank", RANKS)
 @pytest.mark.parametrize("data_format", DATA_FORMATS)
 @pytest.mark.parametrize("entry", ALL_ENTRIES, ids=ENTRY_IDS)
-def test_tf_round_trip_against_keras(tf, entry, data_format, rank, dtype):
+def test_backend_tensor_round_trip_against_keras(entry, data_format, rank, dtype):
+    """Native tensors of the active Keras backend (tf.Tensor, jax.Array, torch.Tensor)."""
     original = _source(rank, data_format)
-    preprocessed = keras_forward(entry, tf.constant(original, dtype=dtype), data_format)
+    tensor = native(original, dtype)
+    dtype = native_dtype(tensor)  # JAX without x64 keeps float64 as float32
+    preprocessed = keras_forward(entry, tensor, data_format)
 
     restored = restore_original_image_from_array(preprocessed, entry.name, data_format=data_format)
-    assert isinstance(restored, tf.Tensor)
-    assert restored.dtype == tf.uint8
-    np.testing.assert_array_equal(restored.numpy(), original)
+    assert family_of(restored) == backend()
+    assert native_dtype(restored) == "uint8"
+    np.testing.assert_array_equal(to_numpy(restored), original)
 
     as_float = restore_original_image_from_array(
         preprocessed, entry.name, data_format=data_format, dtype=dtype, clip=False
     )
-    assert isinstance(as_float, tf.Tensor)
-    assert as_float.dtype.name == dtype
-    np.testing.assert_allclose(as_float.numpy(), original, rtol=0, atol=FLOAT_ATOL)
+    assert family_of(as_float) == backend()
+    assert native_dtype(as_float) == dtype
+    np.testing.assert_allclose(to_numpy(as_float), original, rtol=0, atol=FLOAT_ATOL)
 
 
 @pytest.mark.parametrize("rank", RANKS)
@@ -89,12 +97,22 @@ def test_forward_matches_keras(entry, data_format, rank):
 
 @pytest.mark.parametrize("data_format", DATA_FORMATS)
 @pytest.mark.parametrize("entry", ALL_ENTRIES, ids=ENTRY_IDS)
-def test_tf_forward_matches_keras(tf, entry, data_format):
-    original = tf.constant(_source(4, data_format), dtype="float32")
-    ours = preprocess_input(original, entry.name, data_format=data_format)
-    assert isinstance(ours, tf.Tensor)
-    theirs = keras_forward(entry, original, data_format)
-    np.testing.assert_allclose(ours.numpy(), np.asarray(theirs), rtol=1e-6, atol=1e-5)
+def test_backend_tensor_forward_matches_keras(entry, data_format):
+    source = _source(4, data_format)
+    ours = preprocess_input(native(source, "float32"), entry.name, data_format=data_format)
+    assert family_of(ours) == backend()
+    theirs = keras_forward(entry, native(source, "float32"), data_format)
+    np.testing.assert_allclose(to_numpy(ours), to_numpy(theirs), rtol=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("entry", ALL_ENTRIES, ids=ENTRY_IDS)
+def test_tf_tensor_round_trip_under_any_backend(tf, entry):
+    """tf.Tensors take the native TensorFlow path whatever KERAS_BACKEND is (tf.data)."""
+    original = every_value_batch()
+    preprocessed = tf.constant(preprocess_input(original, entry.name, data_format="channels_last"))
+    restored = restore_original_image_from_array(preprocessed, entry.name, data_format="channels_last")
+    assert isinstance(restored, tf.Tensor)
+    np.testing.assert_array_equal(restored.numpy(), original)
 
 
 @pytest.mark.parametrize("entry", ALL_ENTRIES, ids=ENTRY_IDS)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import every_value_batch
+from conftest import (
+    every_value_batch,
+    expected_restore_gradient,
+    native,
+    to_numpy,
+    weighted_sum_gradient,
+)
 
-from keras_deprocess import get_spec, preprocess_input, restore_original_image_from_array
+from keras_deprocess import preprocess_input, restore_original_image_from_array
 
 
 @pytest.mark.parametrize("model", ["VGG16", "InceptionV3", "DenseNet121", "ConvNeXtTiny"])
@@ -52,8 +58,7 @@ def test_symbolic_nan_becomes_zero_instead_of_raising(tf):
 
 
 @pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
-def test_gradient_is_std_over_scale_per_channel(tf, mode):
-    spec = get_spec(mode)
+def test_tf_gradient_is_std_over_scale_per_channel(tf, mode):
     x = tf.constant(preprocess_input(every_value_batch(), mode=mode, data_format="channels_last"))
     weights = tf.constant([1.0, 10.0, 100.0])  # tells the RGB output channels apart
     with tf.GradientTape() as tape:
@@ -63,18 +68,7 @@ def test_gradient_is_std_over_scale_per_channel(tf, mode):
         )
         loss = tf.reduce_sum(restored * weights)
     gradient = tape.gradient(loss, x).numpy()
-    source, multiplier, _ = spec.inverse_affine()
-    std = np.broadcast_to(np.asarray(spec.std), 3)
-    # d loss / d x[c] = weight of the RGB channel that input channel c becomes × std[c] / scale
-    order = list(source) if source is not None else [0, 1, 2]
-    expected = np.empty(3)
-    for rgb_channel, input_channel in enumerate(order):
-        expected[input_channel] = float(weights[rgb_channel]) * std[input_channel] / spec.scale
-        assert np.isclose(
-            multiplier[rgb_channel] if len(multiplier) == 3 else multiplier[0],
-            std[input_channel] / spec.scale,
-        )
-    np.testing.assert_allclose(gradient[0, 0, 0], expected, rtol=1e-5)
+    expected = expected_restore_gradient(mode, weights.numpy())
     np.testing.assert_allclose(gradient, np.broadcast_to(expected, gradient.shape), rtol=1e-5)
 
 
@@ -105,3 +99,32 @@ def test_jit_compiled(tf):
         jit_compile=True,
     )
     np.testing.assert_array_equal(restore(preprocessed).numpy(), original)
+
+
+@pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
+def test_backend_native_gradient_is_std_over_scale_per_channel(mode):
+    x = preprocess_input(every_value_batch(), mode=mode, data_format="channels_last").astype("float32")
+    weights = np.array([1.0, 10.0, 100.0], "float32")
+    gradient = weighted_sum_gradient(
+        lambda t: restore_original_image_from_array(
+            t, mode=mode, data_format="channels_last", dtype="float32", clip=False
+        ),
+        x,
+        weights,
+    )
+    expected = expected_restore_gradient(mode, weights)
+    np.testing.assert_allclose(gradient, np.broadcast_to(expected, gradient.shape), rtol=1e-5)
+
+
+def test_keras_variable_is_not_mutated(keras_module):
+    values = preprocess_input(every_value_batch(), "VGG16", data_format="channels_last")
+    variable = keras_module.Variable(values)
+    restored = restore_original_image_from_array(variable, "VGG16", data_format="channels_last")
+    np.testing.assert_array_equal(to_numpy(restored), every_value_batch())
+    np.testing.assert_array_equal(to_numpy(variable), values)
+
+
+def test_identity_restore_of_a_float_tensor_is_a_new_tensor():
+    x = native(np.zeros((2, 2, 3), "float32"))
+    out = restore_original_image_from_array(x, mode="identity", dtype="float32", clip=False)
+    assert out is not x
