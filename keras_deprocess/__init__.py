@@ -7,7 +7,11 @@ only when a tensor or a layer needs it.
 from typing import Any
 
 from keras_deprocess._keras_hook import register_layers_when_keras_is_imported
+from keras_deprocess.detect import ModeGuess, detect_mode
 from keras_deprocess.errors import DeprocessError
+from keras_deprocess.infer import infer_spec
+from keras_deprocess.model_spec import spec_from_model
+from keras_deprocess.presets import spec_from_hf, spec_from_mean_std
 from keras_deprocess.registry import ModelEntry, get_spec, list_models
 from keras_deprocess.spec import PreprocessSpec
 from keras_deprocess.transform import preprocess_input, restore_original_image_from_array
@@ -17,14 +21,20 @@ __version__ = "0.1.0"
 __all__ = [
     "Deprocess",
     "DeprocessError",
+    "ModeGuess",
     "ModelEntry",
     "Preprocess",
     "PreprocessSpec",
     "__version__",
+    "detect_mode",
     "get_spec",
+    "infer_spec",
     "list_models",
     "preprocess_input",
     "restore_original_image_from_array",
+    "spec_from_hf",
+    "spec_from_mean_std",
+    "spec_from_model",
 ]
 
 _LAYERS = ("Deprocess", "Preprocess")

@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from keras_deprocess.errors import DeprocessError
+from keras_deprocess.presets import PRESETS, looks_like_hf, spec_from_hf
 from keras_deprocess.spec import CAFFE, IDENTITY, TF, TORCH, PreprocessSpec
 
 __all__ = ["ModelEntry", "get_spec", "list_models"]
@@ -89,9 +90,10 @@ class ModelEntry(NamedTuple):
 
     Attributes:
         name: The name as Keras spells it ("VGG16", "resnet_v2", "caffe").
-        kind: "constructor", "module" or "mode".
-        module: The `keras.applications` module (for a mode: "").
-        mode: The mode name of its preprocessing.
+        kind: "constructor", "module", "mode" or "preset".
+        module: The `keras.applications` module ("" for modes and presets).
+        mode: The Keras mode with the same map; a preset with none
+            ('clip') gives its own name.
         spec: The `PreprocessSpec` itself.
     """
 
@@ -109,7 +111,12 @@ def _table() -> tuple[ModelEntry, ...]:
     ]
     rows += [ModelEntry(m, "module", m, mode, MODES[mode]) for m, mode in MODULES.items()]
     rows += [ModelEntry(mode, "mode", "", mode, spec) for mode, spec in MODES.items()]
+    rows += [ModelEntry(name, "preset", "", _same_mode(spec) or name, spec) for name, spec in PRESETS.items()]
     return tuple(rows)
+
+
+def _same_mode(spec: PreprocessSpec) -> str | None:
+    return next((mode for mode, known in MODES.items() if known.same_as(spec)), None)
 
 
 @functools.cache
@@ -128,7 +135,8 @@ def list_models(kind: str | None = None) -> list[ModelEntry]:
     """The registry table: every constructor, module and mode, with its spec.
 
     Args:
-        kind: Keep only "constructor", "module" or "mode" rows. None keeps all.
+        kind: Keep only "constructor", "module", "mode" or "preset" rows.
+            None keeps all.
 
     Returns:
         A list of `ModelEntry` rows, constructors first.
@@ -138,7 +146,7 @@ def list_models(kind: str | None = None) -> list[ModelEntry]:
         >>> [(e.name, e.mode) for e in list_models("constructor")][:2]
         [('ConvNeXtBase', 'identity'), ('ConvNeXtLarge', 'identity')]
     """
-    kinds = ("constructor", "module", "mode")
+    kinds = ("constructor", "module", "mode", "preset")
     if kind is not None and kind not in kinds:
         raise DeprocessError(f"Expected `kind` to be one of {kinds} or None. Received: kind={kind!r}.")
     return [e for e in _table() if kind is None or e.kind == kind]
@@ -159,7 +167,8 @@ def _spec_for_name(name: str) -> PreprocessSpec:
     hint = f"Did you mean {', '.join(map(repr, spelled))}? " if spelled else ""
     raise DeprocessError(
         f"Unknown model or mode {name!r}. {hint}Expected a keras.applications constructor "
-        "('VGG16'), module ('resnet_v2') or mode ('caffe', 'tf', 'torch', 'identity'). "
+        "('VGG16'), module ('resnet_v2'), mode ('caffe', 'tf', 'torch', 'identity') or preset "
+        "('imagenet', 'clip', 'half', 'inception'). "
         f"keras_deprocess.list_models() lists them all; a PreprocessSpec "
         "describes any other preprocessing."
     )
@@ -192,8 +201,10 @@ def get_spec(model_or_mode: Any) -> PreprocessSpec:
 
     Args:
         model_or_mode: Any of
-            - a constructor, module, built-model or mode name, case-insensitive:
-              "VGG16", "resnet_v2", "efficientnetv2-b0", "caffe";
+            - a constructor, module, built-model, mode or preset name,
+              case-insensitive: "VGG16", "resnet_v2", "efficientnetv2-b0",
+              "caffe", "clip";
+            - a Hugging Face image processor, or its config dict;
             - a `keras.applications` module, its `preprocess_input` function
               (also `functools.partial(imagenet_utils.preprocess_input, mode=...)`),
               or a constructor such as `keras.applications.VGG16`;
@@ -219,6 +230,8 @@ def get_spec(model_or_mode: Any) -> PreprocessSpec:
         return _spec_for_name(model_or_mode)
     if isinstance(model_or_mode, dict) and "scale" in model_or_mode:
         return PreprocessSpec.from_config(model_or_mode)
+    if looks_like_hf(model_or_mode):
+        return spec_from_hf(model_or_mode)
     if isinstance(model_or_mode, ModuleType):
         spec = _module_spec(model_or_mode.__name__)
         if spec is not None:

@@ -85,7 +85,8 @@ class PreprocessSpec:
             lands in each output channel: "BGR" for 'caffe'.
         description: Free text for tables and reprs.
 
-    Two specs are equal when their math is equal, whatever their names.
+    Two specs are equal when their fields are equal, whatever their names;
+    `same_as` compares the maps themselves, however they are written.
 
     Example:
         >>> from keras_deprocess import PreprocessSpec
@@ -178,6 +179,50 @@ class PreprocessSpec:
             multiplier = tuple(multiplier[c] for c in source)
             offset = tuple(offset[c] for c in source)
         return Affine(source, multiplier, offset)
+
+    @classmethod
+    def from_affine(
+        cls,
+        multiplier: Any,
+        offset: Any,
+        *,
+        channel_order: str = RGB,
+        name: str = "affine",
+        description: str = "",
+    ) -> PreprocessSpec:
+        """The spec of ``y_c = x_order[c] * multiplier_c + offset_c``.
+
+        Stored with ``scale=1``, ``std = 1 / multiplier`` and
+        ``mean = -offset / multiplier``: pixel units, as Keras's 'caffe' mean.
+        """
+        multiplier = _as_float_tuple("multiplier", multiplier)
+        offset = _as_float_tuple("offset", offset)
+        if any(m == 0.0 for m in multiplier):
+            raise DeprocessError(
+                f"Expected non-zero multipliers: a zero multiplier has no inverse. Received {multiplier}."
+            )
+        multiplier, offset = _broadcast(multiplier, offset)
+        return cls(
+            name,
+            scale=1.0,
+            # + 0.0 turns -0.0 into 0.0 for readable reprs.
+            mean=tuple(-o / m + 0.0 for m, o in zip(multiplier, offset, strict=True)),
+            std=tuple(1.0 / m for m in multiplier),
+            channel_order=channel_order,
+            description=description,
+        )
+
+    def same_as(self, other: PreprocessSpec, rtol: float = 1e-6) -> bool:
+        """True when both specs compute the same map, to `rtol`, however they are written."""
+        mine, theirs = self.forward_affine(), other.forward_affine()
+        identity = (0, 1, 2)
+        if (mine.source or identity) != (theirs.source or identity):
+            return False
+        for a, b in ((mine.multiplier, theirs.multiplier), (mine.offset, theirs.offset)):
+            a, b = _broadcast(a, b)
+            if not all(math.isclose(x, y, rel_tol=rtol, abs_tol=rtol) for x, y in zip(a, b, strict=True)):
+                return False
+        return True
 
     def to_config(self) -> dict[str, Any]:
         """Plain values only, for Keras layer configs and JSON."""

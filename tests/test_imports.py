@@ -28,7 +28,8 @@ def test_import_and_numpy_restore_load_no_framework():
         import keras_deprocess as kd
         x = kd.preprocess_input(np.zeros((2, 4, 4, 3), np.uint8), "VGG16")
         y = kd.restore_original_image_from_array(x, "VGG16")
-        kd.get_spec("ResNet50"); kd.list_models()
+        kd.get_spec("ResNet50"); kd.list_models(); kd.detect_mode(x, "channels_last")
+        kd.infer_spec(lambda a: a / 127.5 - 1, data_format="channels_last")
         print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
         """
     )
@@ -40,15 +41,21 @@ def test_public_surface():
 
     assert set(keras_deprocess.__all__) == {
         "Deprocess",
-        "Preprocess",
         "DeprocessError",
+        "ModeGuess",
         "ModelEntry",
+        "Preprocess",
         "PreprocessSpec",
         "__version__",
+        "detect_mode",
         "get_spec",
+        "infer_spec",
         "list_models",
         "preprocess_input",
         "restore_original_image_from_array",
+        "spec_from_hf",
+        "spec_from_mean_std",
+        "spec_from_model",
     }
     for name in keras_deprocess.__all__:
         assert hasattr(keras_deprocess, name)

@@ -1,0 +1,89 @@
+"""detect_mode on synthetic images (the held-out photo accuracy lives in benchmarks/detect_accuracy.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import native
+
+from keras_deprocess import DeprocessError, detect_mode, preprocess_input
+
+EXPECTED = {
+    "caffe": "caffe",
+    "tf": "tf",
+    "torch": "torch",
+    "identity": "identity",
+    "imagenet": "torch",
+    "clip": "clip",
+    "half": "tf",
+    "inception": "tf",
+}
+
+
+def synthetic_images(seed: int) -> np.ndarray:
+    """Smooth gradients plus noise, spanning most of [0, 255], as uint8."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:24, 0:24] / 23.0
+    channels = [255 * (a * yy + (1 - a) * xx) + rng.normal(0, 12, (24, 24)) for a in rng.uniform(0, 1, 3)]
+    return np.clip(np.stack(channels, -1), 0, 255).round().astype(np.uint8)[None]
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_top_guess_on_uint8_born_images(name, seed):
+    x = preprocess_input(synthetic_images(seed), name, data_format="channels_last").astype(np.float32)
+    guesses = detect_mode(x, data_format="channels_last")
+    assert guesses[0].name == EXPECTED[name]
+    assert guesses[0].confidence > 0.9
+    assert guesses[0].quantization < 0.01
+    assert sum(g.confidence for g in guesses) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", ["caffe", "tf", "torch", "identity"])
+def test_top_guess_on_float_images_with_full_range(name):
+    rng = np.random.default_rng(9)
+    images = np.clip(synthetic_images(9).astype(np.float64) + rng.uniform(-0.5, 0.5, (1, 24, 24, 3)), 0, 255)
+    images[0, 0, 0], images[0, -1, -1] = 0.0, 255.0  # dark and bright pixels present
+    x = preprocess_input(images, name, data_format="channels_last")
+    assert detect_mode(x, data_format="channels_last")[0].name == EXPECTED[name]
+
+
+def test_the_classic_question():
+    """Why did 255 become 151.061? Because 'caffe' subtracts 103.939 from it."""
+    x = preprocess_input(synthetic_images(1), "VGG16", data_format="channels_last")
+    assert np.isclose(x.max(), 255 - 103.939, atol=1e-4)
+    best = detect_mode(x, data_format="channels_last")[0]
+    assert best.name == "caffe"
+    assert best.out_of_range == 0.0
+
+
+def test_aliases_are_merged():
+    guesses = detect_mode(
+        preprocess_input(synthetic_images(2), "tf", data_format="channels_last"), "channels_last"
+    )
+    by_name = {g.name: g for g in guesses}
+    assert set(by_name) == {"caffe", "tf", "torch", "identity", "clip"}
+    assert by_name["tf"].aliases == ("half", "inception")
+    assert by_name["torch"].aliases == ("imagenet",)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_tensors_and_layouts(data_format):
+    images = synthetic_images(3)
+    if data_format == "channels_first":
+        images = images.transpose(0, 3, 1, 2)
+    x = preprocess_input(images, "DenseNet121", data_format=data_format)
+    assert detect_mode(native(x), data_format=data_format)[0].name == "torch"
+
+
+def test_large_arrays_are_sampled():
+    x = preprocess_input(np.tile(synthetic_images(4), (64, 8, 8, 1)), "caffe", data_format="channels_last")
+    assert x.size // 3 > 1 << 18
+    assert detect_mode(x, "channels_last")[0].name == "caffe"
+
+
+def test_errors():
+    with pytest.raises(DeprocessError, match=r"rank 3"):
+        detect_mode(np.zeros((4, 3), np.float32), "channels_last")
+    with pytest.raises(DeprocessError, match=r"Expected 3 channels"):
+        detect_mode(np.zeros((4, 4, 5), np.float32), "channels_last")
