@@ -102,12 +102,12 @@ def restore_original_image_from_array(
         x = _as_numpy(x)
         family = "numpy"
     if family == "numpy":
-        axis = _channel_axis(x.shape, spec, data_format)
+        axis = channel_axis(x.shape, spec, data_format)
         _require_float(_dtype_name(x.dtype), x.shape)
         return _restore_numpy(x, spec.inverse_affine(), axis, out_dtype, clip)
     ops = ops_for(family)
     shape = ops.shape(x)
-    axis = _channel_axis(shape, spec, data_format)
+    axis = channel_axis(shape, spec, data_format)
     _require_float(ops.dtype_name(x), shape)
     return _restore_tensor(ops, x, spec.inverse_affine(), axis, out_dtype, clip)
 
@@ -157,14 +157,14 @@ def preprocess_input(
         x = _as_numpy(x)
         family = "numpy"
     if family == "numpy":
-        axis = _channel_axis(x.shape, spec, data_format)
+        axis = channel_axis(x.shape, spec, data_format)
         out_dtype = _forward_dtype(_dtype_name(x.dtype), dtype)
         return _cast_numpy(
             _affine_numpy(x, spec.forward_affine(), axis, _compute_dtype(out_dtype)), out_dtype
         )
     ops = ops_for(family)
     shape = ops.shape(x)
-    axis = _channel_axis(shape, spec, data_format)
+    axis = channel_axis(shape, spec, data_format)
     out_dtype = _forward_dtype(ops.dtype_name(x), dtype)
     compute = _compute_dtype(out_dtype)
     y = _affine_tensor(ops, ops.cast(x, compute), spec.forward_affine(), axis, len(shape), compute)
@@ -247,7 +247,7 @@ def _compute_dtype(dtype: str) -> str:
     return "float64" if dtype == "float64" else "float32"
 
 
-def _channel_axis(shape: Any, spec: PreprocessSpec, data_format: str) -> int:
+def channel_axis(shape: Any, spec: PreprocessSpec, data_format: str) -> int:
     """The channel axis as a non-negative index; checks rank and channel count."""
     rank = len(shape)
     shape = tuple(shape)

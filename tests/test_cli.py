@@ -1,0 +1,420 @@
+"""The command line, driven as a subprocess: round trips, every safety case, --help."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import backend
+from PIL import Image
+
+from keras_deprocess import preprocess_input
+from keras_deprocess.cli import load_demo_image
+
+COMMANDS = ["restore", "sheet", "models", "detect", "demo"]
+
+
+def run(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "keras_deprocess.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
+def images(n: int = 3) -> np.ndarray:
+    photo = load_demo_image()
+    return np.stack([np.roll(photo, 17 * i, axis=(0, 1)) for i in range(n)])
+
+
+def assert_one_line_input_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def files_under(folder: Path) -> set[Path]:
+    return {p.relative_to(folder) for p in folder.rglob("*") if p.is_file()}
+
+
+# -- round trips -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("image_format", ["png", "webp"])
+def test_restore_npy_round_trip_to_identical_images(tmp_path, image_format):
+    originals = images()
+    np.save(tmp_path / "batch.npy", preprocess_input(originals, "VGG16", data_format="channels_last"))
+    result = run(
+        "restore", "batch.npy", "--model", "VGG16", "--out", "out", "--format", image_format, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "restored 3 image(s)" in result.stdout
+    for i, original in enumerate(originals):
+        np.testing.assert_array_equal(
+            np.asarray(Image.open(tmp_path / "out" / f"batch_{i}.{image_format}")), original
+        )
+
+
+def test_restore_channels_first_npz_with_keys_and_a_single_image(tmp_path):
+    batch = images()
+    single = images(1)[0]
+    np.savez_compressed(
+        tmp_path / "dump.npz",
+        batch=preprocess_input(batch.transpose(0, 3, 1, 2), "clip", data_format="channels_first"),
+        one=preprocess_input(single.transpose(2, 0, 1), "clip", data_format="channels_first"),
+    )
+    result = run(
+        "restore", "dump.npz", "--model", "clip", "--data-format", "channels_first", "--json", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["images"], summary["arrays"], summary["out"]) == (4, 2, "dump_restored")
+    out = tmp_path / "dump_restored"
+    assert files_under(out) == {
+        Path("batch_0.png"),
+        Path("batch_1.png"),
+        Path("batch_2.png"),
+        Path("one.png"),
+    }
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "batch_2.png")), batch[2])
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "one.png")), single)
+
+
+def test_restore_one_key_and_jpg(tmp_path):
+    np.savez(tmp_path / "dump.npz", a=preprocess_input(images(2), "tf"), b=preprocess_input(images(2), "tf"))
+    result = run(
+        "restore", "dump.npz", "--model", "Xception", "--key", "b", "--format", "jpg", "--quiet", cwd=tmp_path
+    )
+    assert (result.returncode, result.stdout) == (0, "")
+    assert files_under(tmp_path / "dump_restored") == {Path("b_0.jpg"), Path("b_1.jpg")}
+
+
+def test_float16_input(tmp_path):
+    originals = images(2)
+    np.save(tmp_path / "half.npy", preprocess_input(originals, "DenseNet121").astype(np.float16))
+    assert run("restore", "half.npy", "--model", "DenseNet121", cwd=tmp_path).returncode == 0
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(tmp_path / "half_restored" / "half_1.png")), originals[1]
+    )
+
+
+# -- safety ----------------------------------------------------------------------
+
+
+def test_pickled_object_arrays_are_refused(tmp_path):
+    np.save(tmp_path / "evil.npy", np.array([{"payload": 1}], dtype=object), allow_pickle=True)
+    result = run("restore", "evil.npy", "--model", "VGG16", cwd=tmp_path)
+    assert_one_line_input_error(result, "evil.npy", "refusing to unpickle")
+    np.savez(tmp_path / "evil.npz", ok=np.zeros((1, 2, 2, 3), np.float32), bad=np.array([None], dtype=object))
+    result = run("restore", "evil.npz", "--model", "VGG16", cwd=tmp_path)
+    assert_one_line_input_error(result, "evil.npz", "'bad'", "refusing to unpickle")
+    assert not (tmp_path / "evil_restored").exists()
+
+
+def _npz_with_member_names(path: Path, names: list[str], array: np.ndarray) -> None:
+    """An npz whose members carry hostile names (np.savez would never write some of them)."""
+    import io
+
+    payload = io.BytesIO()
+    np.save(payload, array)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in names:
+            archive.writestr(name, payload.getvalue())
+
+
+def test_hostile_npz_keys_cannot_escape_the_output_folder(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    hostile = [
+        "../escape.npy",
+        "/abs/path.npy",
+        "../../deep/../x.npy",
+        "a/../../b.npy",
+        "..npy",
+        "nul\x00byte.npy",
+    ]
+    _npz_with_member_names(work / "keys.npz", hostile, preprocess_input(images(1), "VGG16"))
+    before = files_under(tmp_path)
+    result = run("restore", "keys.npz", "--model", "VGG16", "--out", "out", cwd=work)
+    assert result.returncode == 0, result.stderr
+    created = files_under(tmp_path) - before
+    assert created, "nothing was written"
+    assert all(path.parts[:2] == ("work", "out") and len(path.parts) == 3 for path in created), created
+    for name in (p.name for p in created):
+        assert not name.startswith(".")
+        assert ".." not in name
+        assert "\x00" not in name
+
+
+@pytest.mark.parametrize(
+    "key", ["../x", "/etc/passwd", "a\x00b", "..", ".hidden", "C:\\win", "ok_name", "sp ace", "ü", ""]
+)
+def test_safe_stem(key):
+    from keras_deprocess.arrayfiles import safe_stem
+
+    stem = safe_stem(key)
+    assert stem
+    assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", stem)
+    assert ".." not in stem
+    assert (stem == key) == (key == "ok_name")
+
+
+def test_existing_files_are_kept_without_force(tmp_path):
+    np.save(tmp_path / "batch.npy", preprocess_input(images(2), "VGG16"))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "batch_1.png").write_bytes(b"keep me")
+    result = run("restore", "batch.npy", "--model", "VGG16", "--out", "out", cwd=tmp_path)
+    assert_one_line_input_error(result, "exist", "--force")
+    assert (tmp_path / "out" / "batch_1.png").read_bytes() == b"keep me"
+    assert not (tmp_path / "out" / "batch_0.png").exists(), "nothing is written when any output exists"
+    assert (
+        run("restore", "batch.npy", "--model", "VGG16", "--out", "out", "--force", cwd=tmp_path).returncode
+        == 0
+    )
+    assert Image.open(tmp_path / "out" / "batch_1.png").size == (128, 128)
+
+
+def test_sheet_does_not_overwrite_without_force(tmp_path):
+    np.save(tmp_path / "batch.npy", preprocess_input(images(2), "VGG16"))
+    (tmp_path / "sheet.png").write_bytes(b"keep me")
+    assert_one_line_input_error(
+        run("sheet", "batch.npy", "--model", "VGG16", "-o", "sheet.png", cwd=tmp_path), "--force"
+    )
+    assert (tmp_path / "sheet.png").read_bytes() == b"keep me"
+
+
+def _all_images_whole(folder: Path) -> int:
+    count = 0
+    for path in folder.glob("*.png"):
+        with Image.open(path) as picture:
+            picture.load()  # raises on a truncated file
+        count += 1
+    return count
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
+def test_an_interrupted_run_leaves_no_partial_image(tmp_path, how):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "many.npy", rng.uniform(-120, 150, (600, 96, 96, 3)).astype(np.float32))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "keras_deprocess.cli",
+            "restore",
+            "many.npy",
+            "--model",
+            "VGG16",
+            "--out",
+            "out",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out = tmp_path / "out"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(out.glob("*.png"))) < 20:
+        time.sleep(0.02)
+    process.send_signal(getattr(signal, how))
+    _, stderr = process.communicate(timeout=60)
+    written = _all_images_whole(out)
+    assert 20 <= written < 600
+    partial = [p.name for p in out.iterdir() if p.name.endswith(".part")]
+    if how != "SIGKILL":
+        assert process.returncode == 130, stderr
+        assert "interrupted" in stderr
+        assert partial == []
+    else:
+        # A killed process cannot clean up: at most one hidden temporary file,
+        # never a partial file under an image's name.
+        assert len(partial) <= 1
+        assert all(name.startswith(".") for name in partial)
+
+
+def test_corrupt_data_midway_leaves_only_whole_images(tmp_path):
+    path = tmp_path / "dump.npz"
+    np.savez_compressed(path, a=preprocess_input(images(3), "VGG16"), b=preprocess_input(images(3), "VGG16"))
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("b.npy")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    middle = start + info.compress_size // 2
+    raw[middle : middle + 64] = bytes(64)  # damage the compressed data of 'b'
+    path.write_bytes(bytes(raw))
+    result = run("restore", "dump.npz", "--model", "VGG16", "--out", "out", cwd=tmp_path)
+    assert_one_line_input_error(result, "dump.npz", "'b'")
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.endswith(".part")]
+    assert _all_images_whole(tmp_path / "out") >= 3
+
+
+@pytest.mark.parametrize(
+    ("make", "fragments"),
+    [
+        (lambda p: p.write_bytes(b"not an array at all"), ["not a valid .npy array", "magic"]),
+        (lambda p: p.write_bytes(b""), ["not a valid .npy array"]),
+        (
+            lambda p: p.write_bytes(_npy_bytes(np.zeros((2, 8, 8, 3), np.float32))[:-10]),
+            ["truncated", "needs 1536 bytes"],
+        ),
+        (
+            lambda p: p.write_bytes(_npy_bytes(np.zeros((2, 8, 8, 3), np.uint8))),
+            ["dtype uint8", "raw pixels"],
+        ),
+        (lambda p: p.write_bytes(_npy_bytes(np.zeros((2, 8, 8, 3), np.int32))), ["dtype int32"]),
+        (lambda p: p.write_bytes(_npy_bytes(np.zeros((8, 3), np.float32))), ["shape (8, 3)", "rank 3"]),
+        (lambda p: p.write_bytes(_npy_bytes(np.zeros((1, 2, 8, 8, 3), np.float32))), ["rank 4"]),
+        (
+            lambda p: p.write_bytes(_npy_bytes(np.zeros((2, 8, 8, 5), np.float32))),
+            ["Expected 3 channels", "(2, 8, 8, 5)"],
+        ),
+        (lambda p: p.write_bytes(b"PK\x03\x04 broken zip"), ["not a valid .npz archive"]),
+    ],
+    ids=["garbage", "empty", "truncated", "uint8", "int32", "rank2", "rank5", "channels", "bad-zip"],
+)
+def test_bad_inputs_get_a_one_line_error_naming_the_file(tmp_path, make, fragments):
+    make(tmp_path / "input.npy")
+    for command in (["restore", "input.npy", "--model", "VGG16"], ["detect", "input.npy"]):
+        if command[0] == "detect" and "Expected 3 channels" in fragments:
+            continue
+        result = run(*command, cwd=tmp_path)
+        assert_one_line_input_error(result, "input.npy", *fragments)
+    assert not (tmp_path / "input_restored").exists()
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_missing_file_and_unknown_model(tmp_path):
+    assert_one_line_input_error(
+        run("restore", "nope.npy", "--model", "VGG16", cwd=tmp_path), "nope.npy", "cannot be read"
+    )
+    np.save(tmp_path / "x.npy", np.zeros((1, 4, 4, 3), np.float32))
+    assert_one_line_input_error(run("restore", "x.npy", "--model", "VGG61", cwd=tmp_path), "Did you mean")
+    assert_one_line_input_error(
+        run("restore", "x.npy", "--model", "VGG16", "--key", "k", cwd=tmp_path), "no keys"
+    )
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert run("restore", cwd=tmp_path).returncode == 2
+    assert run("frobnicate", cwd=tmp_path).returncode == 2
+    assert run("restore", "x.npy", "--model", "VGG16", "--format", "bmp", cwd=tmp_path).returncode == 2
+
+
+# -- the other commands ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_for_every_command(tmp_path, command):
+    result = run(command, "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "Example" in result.stdout
+    assert f"keras-deprocess {command}" in result.stdout
+    assert "Exit codes" in result.stdout
+
+
+def test_top_level_help_lists_the_commands(tmp_path):
+    result = run("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in COMMANDS:
+        assert command in result.stdout
+
+
+def test_sheet_with_compare(tmp_path):
+    np.save(tmp_path / "batch.npy", preprocess_input(images(4), "VGG16"))
+    result = run(
+        "sheet", "batch.npy", "--model", "VGG16", "-o", "sheet.png", "--compare", "--json", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["images"] == 4
+    sheet = np.asarray(Image.open(tmp_path / "sheet.png"))
+    # 2 x 2 cells, each a naive view and a restored image side by side.
+    assert sheet.shape[1] > 4 * 128
+    assert sheet.shape[0] > 2 * 128
+    plain = run("sheet", "batch.npy", "--model", "VGG16", "-o", "plain.png", "--limit", "2", cwd=tmp_path)
+    assert plain.returncode == 0
+    assert Image.open(tmp_path / "plain.png").size[0] < 3 * 128
+
+
+def test_models_table_and_json(tmp_path):
+    result = run("models", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "VGG16" in result.stdout
+    assert "caffe" in result.stdout
+    rows = json.loads(run("models", "--json", "--kind", "preset", cwd=tmp_path).stdout)
+    assert [r["name"] for r in rows] == ["imagenet", "clip", "half", "inception"]
+    assert rows[1]["spec"]["mean"][0] == pytest.approx(0.48145466)
+
+
+def test_detect(tmp_path):
+    np.save(tmp_path / "mystery.npy", preprocess_input(images(2), "DenseNet121"))
+    result = run("detect", "mystery.npy", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    first_row = result.stdout.splitlines()[1]
+    assert first_row.split()[0] == "torch"
+    report = json.loads(run("detect", "mystery.npy", "--json", "--top", "2", cwd=tmp_path).stdout)
+    assert report[0]["candidates"][0]["name"] == "torch"
+    assert report[0]["candidates"][0]["aliases"] == ["imagenet"]
+    assert len(report[0]["candidates"]) == 2
+
+
+@pytest.mark.skipif(backend() != "tensorflow", reason="the demo's CLI path is backend-independent")
+def test_demo_writes_the_before_after_sheet(tmp_path):
+    result = run("demo", "--out", "demo", cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "OK: all 40 models" in result.stdout
+    sheet = Image.open(tmp_path / "demo" / "before_after.png")
+    assert sheet.size[0] > 4 * 128
+
+
+@pytest.mark.skipif(backend() != "tensorflow", reason="one run is enough: the CLI uses NumPy only")
+def test_restoring_a_2_gib_npy_keeps_memory_bounded(tmp_path):
+    """2 GiB of float32 in, peak RSS of the whole CLI process measured from outside."""
+    path = tmp_path / "big.npy"
+    count, side = 683, 512  # 683 x 512 x 512 x 3 x 4 bytes = 2.0 GiB
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(count, side, side, 3))
+    pattern = preprocess_input(np.tile(images(1)[0], (4, 4, 1)), "VGG16", data_format="channels_last")
+    for i in range(count):
+        array[i] = pattern
+    array.flush()
+    del array
+    assert path.stat().st_size >= 2 << 30
+    probe = (
+        "import resource, subprocess, sys;"
+        "r = subprocess.run(sys.argv[1:]);"
+        "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    command = [sys.executable, "-c", probe, sys.executable, "-m", "keras_deprocess.cli"]
+    command += ["restore", "big.npy", "--model", "VGG16", "--out", "out", "--quiet", "--format", "png"]
+    try:
+        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+        returncode, peak_kib = map(int, result.stdout.split())
+        assert returncode == 0, result.stderr
+        assert len(list((tmp_path / "out").glob("*.png"))) == count
+        peak_mib = peak_kib / 1024
+        print(f"\npeak RSS restoring a 2 GiB .npy: {peak_mib:.0f} MiB")
+        assert peak_mib < 400, f"peak RSS {peak_mib:.0f} MiB"
+    finally:
+        path.unlink()
