@@ -8,12 +8,24 @@ family: NumPy, or backend tensors through `_backends`' op sets.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
 
-from keras_deprocess._backends import KerasOps, TensorFlowOps, count_nonfinite_numpy, family_of, ops_for
+from keras_deprocess import _kernels
+from keras_deprocess._backends import TensorFlowOps, family_of, ops_for
 from keras_deprocess._config import floatx, resolve_data_format
+from keras_deprocess._kernels import (
+    NonFinite,
+    TensorOps,
+    affine_blocked,
+    affine_tensor,
+    compute_dtype,
+    restore_tensor_math,
+    xla_restore,
+    xla_restore_numpy,
+)
 from keras_deprocess.errors import DeprocessError
 from keras_deprocess.registry import resolve_spec
 from keras_deprocess.spec import Affine, PreprocessSpec
@@ -22,7 +34,6 @@ __all__ = ["preprocess_input", "restore_original_image_from_array"]
 
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 OUTPUT_DTYPES = ("uint8", *FLOAT_DTYPES)
-TensorOps = TensorFlowOps | KerasOps
 
 
 def restore_original_image_from_array(
@@ -159,15 +170,13 @@ def preprocess_input(
     if family == "numpy":
         axis = channel_axis(x.shape, spec, data_format)
         out_dtype = _forward_dtype(_dtype_name(x.dtype), dtype)
-        return _cast_numpy(
-            _affine_numpy(x, spec.forward_affine(), axis, _compute_dtype(out_dtype)), out_dtype
-        )
+        return affine_blocked(x, spec.forward_affine(), axis, out_dtype, rounding=False, clip=False)
     ops = ops_for(family)
     shape = ops.shape(x)
     axis = channel_axis(shape, spec, data_format)
     out_dtype = _forward_dtype(ops.dtype_name(x), dtype)
-    compute = _compute_dtype(out_dtype)
-    y = _affine_tensor(ops, ops.cast(x, compute), spec.forward_affine(), axis, len(shape), compute)
+    compute = compute_dtype(out_dtype)
+    y = affine_tensor(ops, ops.cast(x, compute), spec.forward_affine(), axis, len(shape), compute)
     return _fresh(ops, x, y if compute == out_dtype else ops.cast(y, out_dtype))
 
 
@@ -242,11 +251,6 @@ def _forward_dtype(input_dtype: str, requested: Any) -> str:
     return input_dtype if input_dtype in FLOAT_DTYPES else floatx()
 
 
-def _compute_dtype(dtype: str) -> str:
-    # float16 and bfloat16 are computed in float32 and rounded once at the end.
-    return "float64" if dtype == "float64" else "float32"
-
-
 def channel_axis(shape: Any, spec: PreprocessSpec, data_format: str) -> int:
     """The channel axis as a non-negative index; checks rank and channel count."""
     rank = len(shape)
@@ -288,76 +292,42 @@ def _nonfinite_error(counts: tuple[int, int, int], size: int) -> DeprocessError:
 # -- NumPy -------------------------------------------------------------------
 
 
-def _affine_numpy(x: np.ndarray, affine: Affine, axis: int, compute: str) -> np.ndarray:
-    """A new `compute` array holding the affine map of `x`; `x` is left alone."""
-    source, multiplier, offset = affine
-    if source is not None:
-        x = np.flip(x, axis) if list(source) == [2, 1, 0] else np.take(x, source, axis=axis)
-    out = np.array(x, dtype=compute, copy=True)
-    shape = [1] * out.ndim
-    shape[axis] = len(multiplier)
-    if any(m != 1.0 for m in multiplier):
-        out *= np.asarray(multiplier, dtype=compute).reshape(shape)
-    if any(o != 0.0 for o in offset):
-        out += np.asarray(offset, dtype=compute).reshape(shape)
-    return out
-
-
 def _restore_numpy(x: np.ndarray, affine: Affine, axis: int, out_dtype: str, clip: bool) -> np.ndarray:
-    if out_dtype == "uint8":
-        counts = count_nonfinite_numpy(x)
-        if any(counts):
-            raise _nonfinite_error(counts, x.size)
-    in_dtype = _dtype_name(x.dtype)
-    out = _affine_numpy(x, affine, axis, _compute_dtype(in_dtype))
-    if out_dtype == "uint8":
-        np.rint(out, out=out)
-    if clip:
-        np.clip(out, 0.0, 255.0, out=out)
-    return _cast_numpy(out, out_dtype)
+    try:
+        fused = xla_restore_numpy(x, affine, axis, out_dtype, clip)
+        if fused is not None:
+            return fused
+        return affine_blocked(x, affine, axis, out_dtype, rounding=out_dtype == "uint8", clip=clip)
+    except NonFinite as error:
+        raise _nonfinite_error(error.counts, error.size) from None
 
 
-def _cast_numpy(x: np.ndarray, dtype: str) -> np.ndarray:
-    if dtype == "bfloat16":
-        import ml_dtypes  # a Keras dependency; NumPy has no bfloat16 of its own
-
-        return x.astype(ml_dtypes.bfloat16)
-    return x.astype(dtype, copy=False)
-
-
-# -- backend tensors ---------------------------------------------------------
+def numpy_engine() -> str:
+    """Which path large NumPy arrays take now: fused XLA (TensorFlow imported) or blocked NumPy."""
+    if "tensorflow" in sys.modules:
+        return f"fused XLA via DLPack from {_kernels.XLA_MIN_ELEMENTS} elements (TensorFlow is imported)"
+    return "blocked NumPy"
 
 
-def _affine_tensor(ops: TensorOps, x: Any, affine: Affine, axis: int, rank: int, compute: str) -> Any:
-    source, multiplier, offset = affine
-    if source is not None:
-        x = ops.take(x, source, axis)
-    shape = [1] * rank
-    shape[axis] = len(multiplier)
-    if any(m != 1.0 for m in multiplier):
-        x = x * ops.constant(multiplier, shape, compute)
-    if any(o != 0.0 for o in offset):
-        x = x + ops.constant(offset, shape, compute)
-    return x
+# -- backend tensors -----------------------------------------------------------
 
 
 def _restore_tensor(ops: TensorOps, x: Any, affine: Affine, axis: int, out_dtype: str, clip: bool) -> Any:
-    compute = _compute_dtype(ops.dtype_name(x))
-    shape = ops.shape(x)
-    rank = len(shape)
-    y = _affine_tensor(ops, ops.cast(x, compute), affine, axis, rank, compute)
-    if out_dtype == "uint8":
-        if ops.is_symbolic(x):
-            # A traced function cannot raise on data; make NaN a defined 0.
-            y = ops.zero_nan(y)
-        else:
-            counts = ops.count_nonfinite(x)
-            if any(counts):
-                raise _nonfinite_error(counts, math.prod(d or 0 for d in shape))
-        y = ops.round(y)
-    if clip:
-        y = ops.clip(y, 0.0, 255.0)
-    return _fresh(ops, x, y if out_dtype == compute else ops.cast(y, out_dtype))
+    symbolic = ops.is_symbolic(x)
+    if not symbolic:
+        size = math.prod(d or 0 for d in ops.shape(x))
+        try:
+            if isinstance(ops, TensorFlowOps) and size >= _kernels.XLA_MIN_ELEMENTS:
+                return xla_restore(x, affine, axis, out_dtype, clip)
+            if out_dtype == "uint8":
+                counts = ops.count_nonfinite(x)
+                if any(counts):
+                    raise NonFinite(counts, size)
+        except NonFinite as error:
+            raise _nonfinite_error(error.counts, error.size) from None
+    # Traced code cannot raise on data: NaN becomes a defined 0 instead.
+    y = restore_tensor_math(ops, x, affine, axis, out_dtype, clip, zero_nan=symbolic)
+    return _fresh(ops, x, y)
 
 
 def _fresh(ops: TensorOps, x: Any, y: Any) -> Any:

@@ -1,0 +1,160 @@
+"""The fast paths agree with the plain math: blocked NumPy (any block size) and fused XLA."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from conftest import every_value_batch
+
+from keras_deprocess import (
+    DeprocessError,
+    _kernels,
+    get_spec,
+    preprocess_input,
+    restore_original_image_from_array,
+)
+
+MODES = ["caffe", "tf", "torch", "clip", "identity"]
+
+
+def reference(x: np.ndarray, mode: str, data_format: str, dtype: str, clip: bool = True) -> np.ndarray:
+    """The inverse written out in float64, with no blocking and no fusion."""
+    source, multiplier, offset = get_spec(mode).inverse_affine()
+    axis = x.ndim - 1 if data_format == "channels_last" else (0 if x.ndim == 3 else 1)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    y = x.astype(np.float64)
+    if source is not None:
+        y = np.take(y, source, axis=axis)
+    y = y * np.reshape(multiplier, shape) + np.reshape(offset, shape)
+    if dtype == "uint8":
+        y = np.rint(y)
+    if clip:
+        y = np.clip(y, 0, 255)
+    return y.astype(dtype)
+
+
+def aligned(array: np.ndarray) -> np.ndarray:
+    """A 64-byte-aligned copy, as large NumPy allocations are: the fused path needs it."""
+    buffer = np.empty(array.nbytes + 64, np.uint8)
+    start = -buffer.ctypes.data % 64
+    out = buffer[start : start + array.nbytes].view(array.dtype).reshape(array.shape)
+    out[...] = array
+    return out
+
+
+@pytest.fixture(params=["blocked-tiny", "blocked", "xla"])
+def engine(request, monkeypatch, tf):
+    if request.param == "xla":
+        monkeypatch.setattr(_kernels, "XLA_MIN_ELEMENTS", 0)
+        calls = []
+        kernel = _kernels._xla_kernel
+        monkeypatch.setattr(_kernels, "_xla_kernel", lambda *a: calls.append(1) or kernel(*a))
+        yield request.param
+        assert calls, "the fused XLA path never ran"
+        return
+    else:
+        monkeypatch.setattr(_kernels, "XLA_MIN_ELEMENTS", 1 << 62)
+    if request.param == "blocked-tiny":
+        monkeypatch.setattr(_kernels, "BLOCK_ELEMENTS", 7)  # blocks that split rows and planes
+    yield request.param
+
+
+def _batch(data_format: str, dtype: str) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-3, 3, (3, 7, 5, 3)).astype(dtype) * 60
+    return aligned(x if data_format == "channels_last" else np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+
+
+@pytest.mark.parametrize("out", ["uint8", "float32", "float16"])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("mode", MODES)
+def test_engines_agree_with_the_plain_math(engine, mode, data_format, dtype, out):
+    x = _batch(data_format, dtype)
+    ours = restore_original_image_from_array(x, mode, data_format=data_format, dtype=out)
+    expected = reference(x, mode, data_format, out)
+    assert ours.dtype == out
+    if out == "uint8":
+        np.testing.assert_array_equal(ours, expected)
+    else:
+        np.testing.assert_allclose(
+            ours.astype(np.float64),
+            expected.astype(np.float64),
+            rtol=2e-3 if out == "float16" else 1e-6,
+            atol=1e-4,
+        )
+
+
+def test_engines_are_exact_on_every_pixel_value(engine):
+    original = every_value_batch()
+    for mode in MODES:
+        for data_format, images in (
+            ("channels_last", original),
+            ("channels_first", original.transpose(0, 3, 1, 2)),
+        ):
+            x = aligned(preprocess_input(images, mode, data_format=data_format))
+            np.testing.assert_array_equal(
+                restore_original_image_from_array(x, mode, data_format=data_format), images
+            )
+
+
+def test_engines_refuse_nan_late_in_the_array(engine):
+    x = _batch("channels_last", "float32")
+    x[-1, -1, -1, -1] = np.nan
+    with pytest.raises(DeprocessError, match=r"Received 1 NaN, 0 \+Inf and 0 -Inf"):
+        restore_original_image_from_array(x, "VGG16", data_format="channels_last")
+    x[-1, -1, -1, -1] = 0.0  # and the same array, cleaned, goes through
+    restore_original_image_from_array(x, "VGG16", data_format="channels_last")
+
+
+def test_huge_finite_values_are_clipped_not_refused(engine):
+    x = np.full((2, 3, 3, 3), 3e38, np.float32)
+    x[0] = -3e38
+    x = aligned(x)
+    out = restore_original_image_from_array(x, mode="torch", data_format="channels_last")
+    np.testing.assert_array_equal(out[0], 0)
+    np.testing.assert_array_equal(out[1], 255)
+
+
+def test_read_only_and_non_contiguous_inputs(engine):
+    x = _batch("channels_last", "float32")
+    frozen = x.copy()
+    frozen.setflags(write=False)
+    np.testing.assert_array_equal(
+        restore_original_image_from_array(frozen, "VGG16", data_format="channels_last"),
+        reference(x, "caffe", "channels_last", "uint8"),
+    )
+    restore_original_image_from_array(x, "VGG16", data_format="channels_last")
+    strided = np.asfortranarray(x)[:, ::2]
+    np.testing.assert_array_equal(
+        restore_original_image_from_array(strided, "DenseNet121", data_format="channels_last"),
+        reference(np.ascontiguousarray(strided), "torch", "channels_last", "uint8"),
+    )
+
+
+def test_eager_tf_tensor_through_the_fused_kernel(monkeypatch, tf):
+    monkeypatch.setattr(_kernels, "XLA_MIN_ELEMENTS", 0)
+    original = every_value_batch()
+    x = tf.constant(preprocess_input(original, "VGG16", data_format="channels_last"))
+    restored = restore_original_image_from_array(x, "VGG16", data_format="channels_last")
+    assert isinstance(restored, tf.Tensor)
+    np.testing.assert_array_equal(restored.numpy(), original)
+    bad = tf.tensor_scatter_nd_update(x, [[0, 0, 0, 0]], [float("inf")])
+    with pytest.raises(DeprocessError, match=r"Received 0 NaN, 1 \+Inf"):
+        restore_original_image_from_array(bad, "VGG16", data_format="channels_last")
+
+
+def test_blocked_numpy_makes_no_full_size_float_temporary(monkeypatch):
+    monkeypatch.setattr(_kernels, "XLA_MIN_ELEMENTS", 1 << 62)
+    x = np.random.default_rng(1).uniform(-120, 150, (8, 224, 224, 3)).astype(np.float32)
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    out = restore_original_image_from_array(x, "VGG16", data_format="channels_last")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    scratch = _kernels.BLOCK_ELEMENTS * 4
+    assert peak <= out.nbytes + scratch + (64 << 10), (peak, out.nbytes)
+    assert peak < x.nbytes  # not even one float32 copy of the input
