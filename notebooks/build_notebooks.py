@@ -1,0 +1,269 @@
+"""Writes the two notebooks from the cell sources below (outputs stripped).
+
+Edit the cells here and run `python notebooks/build_notebooks.py`; the
+.ipynb files are generated, so their diffs stay readable in review.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).parent
+
+SETUP = """import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import tempfile
+from pathlib import Path
+
+import keras
+import matplotlib
+
+matplotlib.use("Agg" if os.environ.get("CI") else matplotlib.get_backend())
+import matplotlib.pyplot as plt
+import numpy as np
+
+from keras_deprocess.cli import load_demo_image
+
+# Figures go to NOTEBOOK_FIGURES when set (the README's pictures), else a temporary folder.
+FIGURES = Path(os.environ.get("NOTEBOOK_FIGURES") or tempfile.mkdtemp())
+FIGURES.mkdir(parents=True, exist_ok=True)
+photo = load_demo_image()  # 128x128 RGB uint8, public domain (NASA)
+print(keras.__version__, keras.backend.backend(), photo.shape)"""
+
+STYLE_TRANSFER = [
+    new_markdown_cell(
+        "# Neural style transfer, deprocessed exactly\n\n"
+        "This follows the well-known Keras neural style transfer example (Gatys et al.): an image is "
+        "optimized *in VGG19's input space*, so every snapshot must be turned back into an RGB image. "
+        "The Keras example hand-writes a `deprocess_image`; here `keras_deprocess.Deprocess` does it, "
+        "exactly.\n\n"
+        "**Nothing is downloaded**: VGG19 is built with `weights=None`, so the optimization runs but "
+        'cannot produce real stylization. With `weights="imagenet"` the same code gives the familiar '
+        "result. The content image is the photograph shipped with keras-deprocess; the style image is "
+        "generated."
+    ),
+    new_code_cell(SETUP),
+    new_code_cell(
+        """from keras_deprocess import Deprocess, preprocess_input, restore_original_image_from_array
+
+size = 96
+content = np.asarray(keras.utils.array_to_img(photo).resize((size, size)))
+yy, xx = np.mgrid[0:size, 0:size] / size
+style = np.stack([np.sin(12 * xx + 3 * yy), np.sin(9 * yy - 4 * xx), np.cos(7 * (xx + yy))], -1)
+style = ((style + 1) * 127.5).astype("uint8")  # a generated, painterly-ish pattern
+
+fig, axes = plt.subplots(1, 2, figsize=(6, 3))
+for ax, image, title in zip(axes, [content, style], ["content", "style"], strict=True):
+    ax.imshow(image)
+    ax.set_title(title)
+    ax.axis("off")
+plt.show()"""
+    ),
+    new_markdown_cell(
+        "## The model and the losses\n\n"
+        'With ImageNet weights, change `weights=None` to `weights="imagenet"` (a 548 MB download) '
+        "and raise the number of steps: nothing else changes."
+    ),
+    new_code_cell(
+        """vgg = keras.applications.VGG19(weights=None, include_top=False, input_shape=(size, size, 3))
+layers = {layer.name: layer.output for layer in vgg.layers}
+style_layers = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1"]
+content_layer = "block4_conv2"
+extractor = keras.Model(vgg.inputs, [layers[name] for name in [*style_layers, content_layer]])
+
+
+def gram(features):
+    features = keras.ops.reshape(features, (-1, features.shape[-1]))
+    return keras.ops.matmul(keras.ops.transpose(features), features) / features.shape[0]
+
+
+def loss_fn(image, style_targets, content_target):
+    *style_features, content_features = extractor(image)
+    pairs = zip(style_features, style_targets, strict=True)
+    style_loss = sum(keras.ops.mean((gram(f) - t) ** 2) for f, t in pairs)
+    content_loss = keras.ops.mean((content_features - content_target) ** 2)
+    return 1e-2 * style_loss + content_loss
+
+
+*style_features, _ = extractor(preprocess_input(style[None], "VGG19"))
+style_targets = [gram(f) for f in style_features]
+content_target = extractor(preprocess_input(content[None], "VGG19"))[-1]"""
+    ),
+    new_markdown_cell(
+        "## Optimize, and watch the image evolve\n\n"
+        "The variable lives in VGG19's 'caffe' space: BGR, mean-subtracted. "
+        '`Deprocess("VGG19")` rounds, clips and flips it back for every snapshot.'
+    ),
+    new_code_cell(
+        """import tensorflow as tf
+
+image = tf.Variable(preprocess_input(content[None], "VGG19"))
+to_image = Deprocess("VGG19")  # uint8 out: rounded, clipped, BGR -> RGB
+optimizer = keras.optimizers.Adam(learning_rate=4.0)
+snapshots = {}
+for step in range(31):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(image, style_targets, content_target)
+    optimizer.apply_gradients([(tape.gradient(loss, image), image)])
+    if step % 10 == 0:
+        snapshots[step] = keras.ops.convert_to_numpy(to_image(image))[0]
+        print(f"step {step:3d}  loss {float(loss):.4g}")
+
+fig, axes = plt.subplots(1, len(snapshots), figsize=(3 * len(snapshots), 3))
+for ax, (step, snapshot) in zip(axes, snapshots.items(), strict=True):
+    ax.imshow(snapshot)
+    ax.set_title(f"step {step}")
+    ax.axis("off")
+plt.show()"""
+    ),
+    new_markdown_cell(
+        "## What the usual hand-written deprocessing gets wrong\n\n"
+        "Four ways to turn the optimized array back into pixels. Only the last is right:\n\n"
+        '- **truncation**: `astype("uint8")` without rounding; 254.99999 becomes 254;\n'
+        "- **no BGR flip**: the mean added back, channels left in VGG's BGR order;\n"
+        "- **wrong mode**: deprocessed as if it were 'tf' (`(x + 1) * 127.5`);\n"
+        '- **keras-deprocess**: `restore_original_image_from_array(x, "VGG19")`.'
+    ),
+    new_code_cell(
+        """mean_bgr = np.array([103.939, 116.779, 123.68], "float32")
+x = keras.ops.convert_to_numpy(image)[0]  # the optimized image, in VGG19's input space
+
+exact = restore_original_image_from_array(x, "VGG19")  # rounded to nearest, clipped, RGB
+truncated = np.clip(x[..., ::-1] + mean_bgr[::-1], 0, 255).astype("uint8")
+no_flip = np.clip(np.rint(x + mean_bgr), 0, 255).astype("uint8")
+wrong_mode = np.clip(np.rint((x + 1) * 127.5), 0, 255).astype("uint8")
+
+off_by_one = int((truncated != exact).sum())
+print(f"truncation: {off_by_one} of {exact.size} values one level too dark "
+      f"(max difference {int(np.abs(truncated.astype(int) - exact).max())})")
+print("no BGR flip: mean |difference|", float(np.abs(no_flip.astype(int) - exact).mean()))
+print("wrong mode: mean |difference|", float(np.abs(wrong_mode.astype(int) - exact).mean()))
+
+# And the exact inverse gives the content photo back, bit for bit:
+assert np.array_equal(restore_original_image_from_array(preprocess_input(content, "VGG19"), "VGG19"), content)
+
+panels = [
+    (truncated, f"truncation: {off_by_one} values off by one"),
+    (no_flip, "no BGR flip"),
+    (wrong_mode, "wrong mode ('tf')"),
+    (exact, "keras-deprocess: exact"),
+]
+fig, axes = plt.subplots(1, 4, figsize=(13, 3.6))
+for ax, (picture, title) in zip(axes, panels, strict=True):
+    ax.imshow(picture)
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+fig.tight_layout()
+fig.savefig(FIGURES / "style_transfer_mistakes.png", dpi=60)
+plt.show()"""
+    ),
+    new_markdown_cell(
+        "Truncation's damage is invisible but real: about half of the optimized image's values "
+        "come out one level too dark, and the error compounds when an image goes through "
+        "preprocess/deprocess repeatedly. The other two mistakes are plain to see."
+    ),
+]
+
+FEATURE_EXTRACTION = [
+    new_markdown_cell(
+        "# Debugging what a feature extractor is fed\n\n"
+        "A batch goes through four kinds of preprocessing: 'caffe' (VGG16), 'tf' (MobileNetV2), "
+        "'torch' (DenseNet121), and the preprocessing *inside* EfficientNetB0, found with "
+        "`spec_from_model`. For each: what a naive `imshow` shows, the restored image, the channel "
+        "histograms, and a check that the restored batch equals the source. Then `detect_mode` "
+        "names the preprocessing of an unlabeled array. Nothing is downloaded (`weights=None`)."
+    ),
+    new_code_cell(SETUP),
+    new_code_cell(
+        """from keras_deprocess import detect_mode, restore_original_image_from_array, spec_from_model
+
+batch = np.stack([photo, photo[:, ::-1], np.roll(photo, 40, axis=0)])  # (3, 128, 128, 3) uint8
+apps = keras.applications
+efficientnet = apps.EfficientNetB0(weights=None, include_top=False, input_shape=(128, 128, 3))
+# The pretrained weights carry these statistics in the Normalization layer (tensorflow#49930).
+normalization = efficientnet.get_layer("normalization")
+normalization.adapt_mean.assign([0.485, 0.456, 0.406])
+normalization.adapt_variance.assign([0.229, 0.224, 0.225])
+normalization.finalize_state()
+stem = keras.Model(efficientnet.input, efficientnet.get_layer("stem_conv_pad").input)
+
+inputs = {
+    "VGG16 (caffe)": (apps.vgg16.preprocess_input(batch.astype("float32")), "VGG16"),
+    "MobileNetV2 (tf)": (apps.mobilenet_v2.preprocess_input(batch.astype("float32")), "MobileNetV2"),
+    "DenseNet121 (torch)": (apps.densenet.preprocess_input(batch.astype("float32")), "DenseNet121"),
+    "EfficientNetB0 (in-network)": (
+        keras.ops.convert_to_numpy(stem(batch.astype("float32"))),
+        spec_from_model(efficientnet),
+    ),
+}
+print(spec_from_model(efficientnet), "|", spec_from_model(efficientnet).description)"""
+    ),
+    new_markdown_cell(
+        "## Naive `imshow` against the restored image\n\n"
+        "`plt.imshow` clips float RGB to [0, 1] and shows channels as stored, so a preprocessed array "
+        "looks washed out, black, or blue. The restored one is the photograph."
+    ),
+    new_code_cell(
+        """fig, axes = plt.subplots(2, len(inputs), figsize=(3.2 * len(inputs), 6.4))
+for column, (name, (x, model)) in enumerate(inputs.items()):
+    restored = restore_original_image_from_array(x, model)
+    axes[0, column].imshow(np.clip(x[0], 0, 1))
+    axes[0, column].set_title(f"naive imshow\\n{name}", fontsize=9)
+    axes[1, column].imshow(restored[0])
+    axes[1, column].set_title("restored", fontsize=9)
+    for ax in axes[:, column]:
+        ax.axis("off")
+    assert np.array_equal(restored, batch), name
+fig.tight_layout()
+fig.savefig(FIGURES / "feature_extraction_naive_vs_restored.png", dpi=50)
+plt.show()
+print("every restored batch equals the source batch exactly")"""
+    ),
+    new_markdown_cell("## Per-channel histograms, before and after"),
+    new_code_cell(
+        """fig, axes = plt.subplots(2, len(inputs), figsize=(3.2 * len(inputs), 5))
+colors = ["red", "green", "blue"]
+for column, (name, (x, model)) in enumerate(inputs.items()):
+    restored = restore_original_image_from_array(x, model)
+    for channel, color in enumerate(colors):
+        axes[0, column].hist(x[..., channel].ravel(), bins=64, color=color, alpha=0.5)
+        axes[1, column].hist(restored[..., channel].ravel(), bins=64, range=(0, 255), color=color, alpha=0.5)
+    axes[0, column].set_title(f"{name}: as fed", fontsize=9)
+    axes[1, column].set_title("restored (R, G, B)", fontsize=9)
+fig.tight_layout()
+plt.show()"""
+    ),
+    new_markdown_cell(
+        "## Which preprocessing made this array?\n\n"
+        "`detect_mode` inverts the array with every registered mode and preset, and scores each "
+        "result as an image: inside [0, 255]? whole-numbered, as uint8-born images are? spread like "
+        "a photograph?"
+    ),
+    new_code_cell(
+        """unlabeled = inputs["DenseNet121 (torch)"][0]
+for guess in detect_mode(unlabeled)[:3]:
+    print(f"{guess.name:<8} confidence {guess.confidence:6.1%}  out of range {guess.out_of_range:6.2%}  "
+          f"quantization {guess.quantization:.4f}  aliases {guess.aliases}")
+best = detect_mode(unlabeled)[0]
+assert best.name == "torch"
+assert np.array_equal(restore_original_image_from_array(unlabeled, best.spec), batch)"""
+    ),
+]
+
+
+def write(name: str, cells: list[nbformat.NotebookNode]) -> None:
+    notebook = new_notebook(cells=cells)
+    for index, cell in enumerate(notebook.cells):
+        cell.id = f"{Path(name).stem[:20]}-{index}"  # stable ids: the files regenerate identically
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, HERE / name)
+
+
+if __name__ == "__main__":
+    write("style_transfer.ipynb", STYLE_TRANSFER)
+    write("feature_extraction_debugging.ipynb", FEATURE_EXTRACTION)
