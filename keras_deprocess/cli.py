@@ -478,7 +478,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=IMAGE_FORMATS, default="png", help="png (default), jpg or webp (lossless)"
     )
     restore.add_argument("--force", action="store_true", help="overwrite existing files")
-    restore.add_argument("--chunk-mb", type=float, default=DEFAULT_CHUNK_BYTES >> 20, help=argparse.SUPPRESS)
+    restore.add_argument(
+        "--chunk-mb",
+        type=float,
+        default=DEFAULT_CHUNK_BYTES >> 20,
+        help="input read per chunk, MiB (default 64)",
+    )
     restore.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     restore.add_argument("--json", action="store_true", help="print a JSON summary instead")
     restore.set_defaults(run=command_restore)

@@ -108,10 +108,7 @@ def restore_original_image_from_array(
     spec = resolve_spec(model, mode)
     data_format = resolve_data_format(data_format)
     out_dtype = output_dtype_name(dtype, clip)
-    family = family_of(x)
-    if family is None:
-        x = _as_numpy(x)
-        family = "numpy"
+    family, x = _family_and_array(x)
     if family == "numpy":
         axis = channel_axis(x.shape, spec, data_format)
         _require_float(_dtype_name(x.dtype), x.shape)
@@ -163,10 +160,7 @@ def preprocess_input(
     """
     spec = resolve_spec(model, mode)
     data_format = resolve_data_format(data_format)
-    family = family_of(x)
-    if family is None:
-        x = _as_numpy(x)
-        family = "numpy"
+    family, x = _family_and_array(x)
     if family == "numpy":
         axis = channel_axis(x.shape, spec, data_format)
         out_dtype = _forward_dtype(_dtype_name(x.dtype), dtype)
@@ -181,6 +175,12 @@ def preprocess_input(
 
 
 # -- argument checks ---------------------------------------------------------
+
+
+def _family_and_array(x: Any) -> tuple[str, Any]:
+    """The array family of `x`; anything else (lists, PIL images) becomes a NumPy array."""
+    family = family_of(x)
+    return (family, x) if family is not None else ("numpy", _as_numpy(x))
 
 
 def _as_numpy(x: Any) -> np.ndarray:

@@ -418,3 +418,21 @@ def test_restoring_a_2_gib_npy_keeps_memory_bounded(tmp_path):
         assert peak_mib < 400, f"peak RSS {peak_mib:.0f} MiB"
     finally:
         path.unlink()
+
+
+@pytest.mark.parametrize("container", ["npy", "npz-deflated", "npz-stored"])
+def test_streaming_in_many_small_chunks(tmp_path, container):
+    originals = images(5)
+    preprocessed = preprocess_input(originals, "DenseNet121")
+    if container == "npy":
+        np.save(tmp_path / "data.npy", preprocessed)
+        name, stem = "data.npy", "data"
+    else:
+        save = np.savez_compressed if container == "npz-deflated" else np.savez
+        save(tmp_path / "data.npz", part=preprocessed)
+        name, stem = "data.npz", "part"
+    # 0.3 MiB chunks: one 128x128x3 float32 image (192 KiB) per chunk.
+    result = run("restore", name, "--model", "DenseNet121", "--chunk-mb", "0.3", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for i, original in enumerate(originals):
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out" / f"{stem}_{i}.png")), original)
