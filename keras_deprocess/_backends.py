@@ -23,9 +23,6 @@ import numpy as np
 from keras_deprocess._config import import_keras
 from keras_deprocess.errors import DeprocessError
 
-FAMILIES = ("numpy", "tensorflow", "jax", "torch", "keras")
-
-
 _FAMILY_BY_TYPE: dict[type, str | None] = {}
 
 
