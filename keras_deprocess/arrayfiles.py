@@ -183,7 +183,7 @@ class ArrayFile:
             # Column-major data is not contiguous per image: read it whole.
             yield from self._whole(entry)
             return
-        per_image = entry.nbytes // max(entry.images, 1) if entry.images else entry.nbytes
+        per_image = entry.nbytes // max(entry.images, 1)
         count = max(1, chunk_bytes // max(per_image, 1))
         image_shape = entry.shape[1:] if len(entry.shape) == 4 else entry.shape
         buffer = np.empty((min(count, max(entry.images, 1)), *image_shape), entry.dtype)
