@@ -1,8 +1,20 @@
-"""The package's one exception class."""
+"""The package's one exception class, and advice worded for the interface in use.
+
+A message tells the caller what to do in the words of the interface they are
+using: keywords in Python (``data_format='channels_first'``), flags on the
+command line (``--data-format channels_first``). Library code writes its
+advice through `advise` and `listing`; the command line switches the wording
+with `speaking_cli` for the duration of a command.
+"""
 
 from __future__ import annotations
 
-__all__ = ["DeprocessError"]
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import Any
+
+__all__ = ["DeprocessError", "advise", "listing", "shown", "speaking_cli"]
 
 
 class DeprocessError(ValueError):
@@ -12,3 +24,53 @@ class DeprocessError(ValueError):
     raised by Keras's own `preprocess_input` keeps working. Every message says
     what was expected, what was received, and what to do about it.
     """
+
+
+_CLI: ContextVar[bool] = ContextVar("keras_deprocess_cli", default=False)
+
+# Keyword → the command line's flag for the same setting.
+CLI_FLAGS = {
+    "model": "--model",
+    "mode": "--model",
+    "data_format": "--data-format",
+    "key": "--key",
+    "l_key": "--l-key",
+    "ab_key": "--ab-key",
+}
+
+
+@contextlib.contextmanager
+def speaking_cli() -> Iterator[None]:
+    """Word advice as command-line flags while the block runs."""
+    token = _CLI.set(True)
+    try:
+        yield
+    finally:
+        _CLI.reset(token)
+
+
+def on_cli() -> bool:
+    return _CLI.get()
+
+
+def advise(**settings: Any) -> str:
+    """``data_format='channels_first'`` in Python; ``--data-format channels_first`` on the CLI.
+
+    Keywords the command line has no flag for stay as keywords.
+    """
+    if on_cli() and all(key in CLI_FLAGS for key in settings):
+        return " ".join(f"{CLI_FLAGS[key]} {value}" for key, value in settings.items())
+    return ", ".join(f"{key}={value!r}" for key, value in settings.items())
+
+
+def listing() -> str:
+    """Where the registry is listed, for the interface in use."""
+    return "`keras-deprocess models`" if on_cli() else "keras_deprocess.list_models()"
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut to `limit` characters so that a huge argument gives a short message."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text)} characters)"

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_deprocess.arrayfiles import (
+from keras_deprocess.cli.arrayfiles import (
     DEFAULT_CHUNK_BYTES,
     IMAGE_FORMATS,
     ArrayEntry,

@@ -1,0 +1,5 @@
+import sys
+
+from keras_deprocess.cli import main
+
+sys.exit(main())
