@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 from keras_deprocess import get_spec, restore_original_image_from_array
-from keras_deprocess.transform import numpy_engine
+from keras_deprocess.math.host import engine_name as numpy_engine
 
 MODES = ("caffe", "tf", "torch")
 

@@ -1,22 +1,24 @@
 """keras-deprocess: the exact inverse of every keras.applications `preprocess_input`.
 
-Importing this package imports no deep-learning framework; Keras is loaded
-only when a tensor or a layer needs it.
+Importing this package imports no deep-learning framework; a framework is
+imported only when the caller's own array comes from it, and Keras only when
+a layer is used.
 """
 
 from typing import Any
 
 from keras_deprocess._keras_hook import register_layers_when_keras_is_imported
-from keras_deprocess.detect import ModeGuess, detect_mode
+from keras_deprocess.discovery.detect import ModeGuess, detect_mode
+from keras_deprocess.discovery.infer import infer_spec
+from keras_deprocess.discovery.model_spec import spec_from_model
 from keras_deprocess.errors import DeprocessError
-from keras_deprocess.infer import infer_spec
-from keras_deprocess.model_spec import spec_from_model
-from keras_deprocess.presets import spec_from_hf, spec_from_mean_std
+from keras_deprocess.images import image_grid, to_images, to_pil
 from keras_deprocess.registry import ModelEntry, get_spec, list_models
-from keras_deprocess.spec import PreprocessSpec
-from keras_deprocess.transform import preprocess_input, restore_original_image_from_array
+from keras_deprocess.registry.handles import spec_from_hf
+from keras_deprocess.restore import preprocess_input, restore_original_image_from_array
+from keras_deprocess.spec import PreprocessSpec, spec_from_mean_std
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Deprocess",
@@ -28,6 +30,7 @@ __all__ = [
     "__version__",
     "detect_mode",
     "get_spec",
+    "image_grid",
     "infer_spec",
     "list_models",
     "preprocess_input",
@@ -35,6 +38,8 @@ __all__ = [
     "spec_from_hf",
     "spec_from_mean_std",
     "spec_from_model",
+    "to_images",
+    "to_pil",
 ]
 
 _LAYERS = ("Deprocess", "Preprocess")

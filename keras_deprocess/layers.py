@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras_deprocess._backends import family_of
 from keras_deprocess._config import import_keras, resolve_data_format
+from keras_deprocess.frameworks import backend_for
 from keras_deprocess.registry import resolve_spec
-from keras_deprocess.transform import output_dtype_name, preprocess_input, restore_original_image_from_array
+from keras_deprocess.restore import output_dtype_name, preprocess_input, restore_original_image_from_array
 
 keras = import_keras()
 Layer: Any = keras.layers.Layer
@@ -32,7 +32,8 @@ class _SpecLayer(Layer):  # type: ignore[misc]
         self.data_format = resolve_data_format(data_format)
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        if family_of(inputs) == "tensorflow" and keras.backend.backend() != "tensorflow":
+        backend = backend_for(inputs)
+        if backend is not None and backend.name == "tensorflow" and keras.backend.backend() != "tensorflow":
             # A tf.Tensor under another backend, as in tf.data with JAX or
             # torch: Layer.__call__ would convert it to the backend's type.
             # The function handles tf.Tensors natively, and there is no

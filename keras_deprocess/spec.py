@@ -10,13 +10,14 @@ never drift apart.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from keras_deprocess.errors import DeprocessError
+from keras_deprocess.errors import DeprocessError, shown
 
-__all__ = ["CAFFE", "IDENTITY", "TF", "TORCH", "Affine", "PreprocessSpec"]
+__all__ = ["CAFFE", "IDENTITY", "TF", "TORCH", "Affine", "PreprocessSpec", "spec_from_mean_std"]
 
 RGB = "RGB"
 
@@ -34,25 +35,52 @@ class Affine(NamedTuple):
     offset: tuple[float, ...]
 
 
+def _leaves(value: Any) -> list[Any]:
+    """The numbers of a number, sequence, NumPy array or tensor (of any framework), flattened."""
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in _leaves(item)]
+    if hasattr(value, "tolist"):  # NumPy and its scalars, torch, JAX (also with requires_grad)
+        return _leaves(value.tolist())
+    if hasattr(value, "numpy") and callable(value.numpy):  # TensorFlow
+        return _leaves(value.numpy())
+    return [value]
+
+
 def _as_float_tuple(name: str, value: Any) -> tuple[float, ...]:
-    if isinstance(value, (int, float)):
-        values: tuple[float, ...] = (float(value),)
-    else:
-        try:
-            values = tuple(float(v) for v in value)
-        except (TypeError, ValueError):
-            raise DeprocessError(
-                f"Expected `{name}` to be a number or a sequence of 1 or 3 numbers. "
-                f"Received: {name}={value!r}."
-            ) from None
+    def refuse(why: str) -> DeprocessError:
+        return DeprocessError(
+            f"Expected `{name}` to be a number, or a sequence, array or tensor of 1 or 3 numbers. "
+            f"Received: {name}={shown(value)} ({type(value).__name__}){why}. "
+            f"Pass e.g. {name}=(0.485, 0.456, 0.406)."
+        )
+
+    if isinstance(value, (str, bytes)):
+        raise refuse(": a string, not numbers")
+    leaves = _leaves(value)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in leaves):
+        raise refuse("")
+    values = tuple(float(v) for v in leaves)
     if len(values) not in (1, 3):
         raise DeprocessError(
-            f"Expected `{name}` to have 1 value (all channels) or 3 values "
-            f"(one per channel). Received {len(values)} values: {name}={values}."
+            f"Expected `{name}` to have 1 value (all channels) or 3 values (one per channel). "
+            f"Received {len(values)} values: {name}={shown(values)}."
         )
     if not all(math.isfinite(v) for v in values):
         raise DeprocessError(f"Expected finite values in `{name}`. Received: {name}={values}.")
     return values
+
+
+def _check_coefficients(spec: PreprocessSpec) -> None:
+    for direction, affine in (("forward", spec.forward_affine()), ("inverse", spec.inverse_affine())):
+        numbers = affine.multiplier + affine.offset
+        if not all(math.isfinite(v) for v in numbers) or not all(affine.multiplier):
+            raise DeprocessError(
+                f"Expected scale, mean and std whose {direction} map has finite, non-zero "
+                f"coefficients. Received scale={spec.scale:.6g}, mean={_short(spec.mean)}, "
+                f"std={_short(spec.std)}, which give multipliers {_short(affine.multiplier)} and "
+                f"offsets {_short(affine.offset)}. Check the units: mean and std are in the units "
+                "of x * scale."
+            )
 
 
 @dataclass(frozen=True)
@@ -109,26 +137,28 @@ class PreprocessSpec:
             raise DeprocessError(
                 f"Expected every `std` value to be non-zero: a zero std has no inverse. Received: std={std}."
             )
-        try:
-            scale = float(self.scale)
-        except (TypeError, ValueError):
+        scales = _as_float_tuple("scale", self.scale)
+        if len(scales) != 1:
             raise DeprocessError(
-                f"Expected `scale` to be a number. Received: scale={self.scale!r}."
-            ) from None
+                f"Expected `scale` to be one number, applied to every channel. Received: scale={scales}."
+            )
+        scale = scales[0]
         if scale == 0.0 or not math.isfinite(scale):
             raise DeprocessError(
                 f"Expected `scale` to be a finite, non-zero number. Received: scale={scale}."
             )
-        order = str(self.channel_order).upper()
+        order = self.channel_order.upper() if isinstance(self.channel_order, str) else ""
         if sorted(order) != sorted(RGB):
             raise DeprocessError(
                 "Expected `channel_order` to be a permutation of 'RGB', such as 'BGR'. "
-                f"Received: channel_order={self.channel_order!r}."
+                f"Received: channel_order={shown(self.channel_order)}."
             )
+        object.__setattr__(self, "name", str(self.name))
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "std", std)
         object.__setattr__(self, "scale", scale)
         object.__setattr__(self, "channel_order", order)
+        _check_coefficients(self)
 
     @property
     def is_identity(self) -> bool:
@@ -212,8 +242,15 @@ class PreprocessSpec:
             description=description,
         )
 
-    def same_as(self, other: PreprocessSpec, rtol: float = 1e-6) -> bool:
-        """True when both specs compute the same map, to `rtol`, however they are written."""
+    def same_as(self, other: Any, rtol: float = 1e-6) -> bool:
+        """True when both specs compute the same map, to `rtol`, however they are written.
+
+        `other` is a spec, or anything `get_spec` takes ("caffe", "VGG16", ...).
+        """
+        if not isinstance(other, PreprocessSpec):
+            from keras_deprocess.registry import get_spec
+
+            other = get_spec(other)
         mine, theirs = self.forward_affine(), other.forward_affine()
         identity = (0, 1, 2)
         if (mine.source or identity) != (theirs.source or identity):
@@ -236,9 +273,21 @@ class PreprocessSpec:
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> PreprocessSpec:
-        """The inverse of `to_config`."""
-        return cls(**config)
+    def from_config(cls, config: Any) -> PreprocessSpec:
+        """The inverse of `to_config`. Missing fields take their defaults; unknown ones are refused."""
+        known = {f.name for f in fields(cls)}
+        if not isinstance(config, Mapping) or not all(isinstance(k, str) for k in config):
+            raise DeprocessError(
+                f"Expected a spec config: a dict with keys from {sorted(known)}. "
+                f"Received: {shown(config)}. PreprocessSpec.to_config() writes one."
+            )
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise DeprocessError(
+                f"Expected a spec config with keys from {sorted(known)}. Received unknown keys "
+                f"{shown(unknown)}. Remove them, or build the spec with PreprocessSpec(...)."
+            )
+        return cls(**{"name": "custom", **config})
 
     def __repr__(self) -> str:
         parts = [repr(self.name), f"scale={self.scale:.6g}"]
@@ -260,6 +309,45 @@ def _short(values: tuple[float, ...]) -> str:
     if len(values) == 1:
         return f"{values[0]:.6g}"
     return "(" + ", ".join(f"{v:.6g}" for v in values) + ")"
+
+
+def spec_from_mean_std(
+    mean: Any,
+    std: Any,
+    *,
+    scale: float = 1 / 255,
+    channel_order: str = "RGB",
+    name: str = "mean_std",
+    description: str = "",
+) -> PreprocessSpec:
+    r"""A spec from mean/std as PyTorch and Hugging Face write them.
+
+    .. math::
+
+        y_c = \frac{x_{\mathrm{order}[c]} \cdot \mathrm{scale} - \mathrm{mean}_c}{\mathrm{std}_c}
+
+    Args:
+        mean: One value, or three in output channel order, in the units of
+            ``x * scale`` (so [0, 1] units with the default scale).
+        std: As `mean`.
+        scale: Applied to the [0, 255] input first: 1/255 for torchvision's
+            ``ToTensor`` and Hugging Face's default ``rescale_factor``.
+        channel_order: "RGB", or "BGR" for models fed BGR.
+        name: A name for tables and messages.
+        description: Free text.
+
+    Returns:
+        The `PreprocessSpec`, usable wherever a model name is.
+
+    Example:
+        >>> from keras_deprocess import get_spec, spec_from_mean_std
+        >>> spec = spec_from_mean_std((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+        >>> spec.same_as(get_spec("torch"))
+        True
+    """
+    return PreprocessSpec(
+        name, scale=scale, mean=mean, std=std, channel_order=channel_order, description=description
+    )
 
 
 CAFFE = PreprocessSpec(

@@ -10,11 +10,11 @@ from conftest import every_value_batch
 
 from keras_deprocess import (
     DeprocessError,
-    _kernels,
     get_spec,
     preprocess_input,
     restore_original_image_from_array,
 )
+from keras_deprocess.math import host, kernels
 
 MODES = ["caffe", "tf", "torch", "clip", "identity"]
 
@@ -48,17 +48,17 @@ def aligned(array: np.ndarray) -> np.ndarray:
 @pytest.fixture(params=["blocked-tiny", "blocked", "xla"])
 def engine(request, monkeypatch, tf):
     if request.param == "xla":
-        monkeypatch.setattr(_kernels, "XLA_MIN_ELEMENTS", 0)
+        monkeypatch.setattr(host, "XLA_MIN_ELEMENTS", 0)
         calls = []
-        kernel = _kernels._xla_kernel
-        monkeypatch.setattr(_kernels, "_xla_kernel", lambda *a: calls.append(1) or kernel(*a))
+        kernel = kernels.compiled_restore
+        monkeypatch.setattr(kernels, "compiled_restore", lambda *a: calls.append(1) or kernel(*a))
         yield request.param
         assert calls, "the fused XLA path never ran"
         return
     else:
-        monkeypatch.setattr(_kernels, "XLA_MIN_ELEMENTS", 1 << 62)
+        monkeypatch.setattr(host, "XLA_MIN_ELEMENTS", 1 << 62)
     if request.param == "blocked-tiny":
-        monkeypatch.setattr(_kernels, "BLOCK_ELEMENTS", 7)  # blocks that split rows and planes
+        monkeypatch.setattr(host, "BLOCK_ELEMENTS", 7)  # blocks that split rows and planes
     yield request.param
 
 
@@ -136,7 +136,7 @@ def test_read_only_and_non_contiguous_inputs(engine):
 
 
 def test_eager_tf_tensor_through_the_fused_kernel(monkeypatch, tf):
-    monkeypatch.setattr(_kernels, "XLA_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(host, "XLA_MIN_ELEMENTS", 0)
     original = every_value_batch()
     x = tf.constant(preprocess_input(original, "VGG16", data_format="channels_last"))
     restored = restore_original_image_from_array(x, "VGG16", data_format="channels_last")
@@ -148,13 +148,13 @@ def test_eager_tf_tensor_through_the_fused_kernel(monkeypatch, tf):
 
 
 def test_blocked_numpy_makes_no_full_size_float_temporary(monkeypatch):
-    monkeypatch.setattr(_kernels, "XLA_MIN_ELEMENTS", 1 << 62)
+    monkeypatch.setattr(host, "XLA_MIN_ELEMENTS", 1 << 62)
     x = np.random.default_rng(1).uniform(-120, 150, (8, 224, 224, 3)).astype(np.float32)
     tracemalloc.start()
     tracemalloc.reset_peak()
     out = restore_original_image_from_array(x, "VGG16", data_format="channels_last")
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    scratch = _kernels.BLOCK_ELEMENTS * 4
+    scratch = host.BLOCK_ELEMENTS * 8  # float64
     assert peak <= out.nbytes + scratch + (64 << 10), (peak, out.nbytes)
     assert peak < x.nbytes  # not even one float32 copy of the input

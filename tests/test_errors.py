@@ -46,10 +46,9 @@ def test_both_model_and_mode(function):
         function(_preprocessed(), "VGG16", mode="caffe")
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_neither_model_nor_mode(function):
+def test_neither_model_nor_mode_in_the_forward_pass():
     with pytest.raises(DeprocessError, match=r"exactly one of `model` and `mode`. Received neither"):
-        function(_preprocessed())
+        preprocess_input(_preprocessed())
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

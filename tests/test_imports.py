@@ -49,6 +49,7 @@ def test_public_surface():
         "__version__",
         "detect_mode",
         "get_spec",
+        "image_grid",
         "infer_spec",
         "list_models",
         "preprocess_input",
@@ -56,6 +57,8 @@ def test_public_surface():
         "spec_from_hf",
         "spec_from_mean_std",
         "spec_from_model",
+        "to_images",
+        "to_pil",
     }
     for name in keras_deprocess.__all__:
         assert hasattr(keras_deprocess, name)

@@ -24,7 +24,13 @@ from conftest import (
 )
 
 from keras_deprocess import DeprocessError, get_spec, preprocess_input, restore_original_image_from_array
-from keras_deprocess._backends import family_of
+from keras_deprocess.frameworks import backend_for
+
+
+def family_of(x):
+    found = backend_for(x)
+    return None if found is None else found.name
+
 
 MODELS = ["VGG16", "InceptionV3", "DenseNet121", "EfficientNetB0"]
 

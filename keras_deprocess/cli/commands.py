@@ -32,11 +32,11 @@ from keras_deprocess.cli.arrayfiles import (
     output_path,
     safe_stem,
 )
-from keras_deprocess.detect import detect_mode
+from keras_deprocess.discovery.detect import detect_mode
 from keras_deprocess.errors import DeprocessError
 from keras_deprocess.registry import get_spec, list_models
+from keras_deprocess.restore import channel_axis, restore_original_image_from_array
 from keras_deprocess.spec import PreprocessSpec
-from keras_deprocess.transform import channel_axis, restore_original_image_from_array
 
 DEMO_IMAGE = "astronaut.png"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -7,13 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from keras_deprocess._backends import family_of
 from keras_deprocess._config import resolve_data_format
-from keras_deprocess.errors import DeprocessError
-from keras_deprocess.presets import PRESETS
-from keras_deprocess.registry import MODES
+from keras_deprocess.errors import DeprocessError, shown
+from keras_deprocess.frameworks import backend_for
+from keras_deprocess.registry import MODES, PRESETS
+from keras_deprocess.restore import preprocess_input
 from keras_deprocess.spec import RGB, PreprocessSpec
-from keras_deprocess.transform import preprocess_input
 
 __all__ = ["infer_spec"]
 
@@ -67,12 +66,26 @@ def infer_spec(
         >>> infer_spec(keras.applications.vgg16.preprocess_input, data_format="channels_last").name
         'caffe'
     """
+    if not callable(fn):
+        raise DeprocessError(
+            "Expected `fn` to be a preprocessing function that takes a batch of images and returns "
+            f"the preprocessed batch. Received: fn={shown(fn)} ({type(fn).__name__}). Pass the "
+            "function itself, e.g. infer_spec(keras.applications.vgg16.preprocess_input)."
+        )
     data_format = resolve_data_format(data_format)
     axis = -1 if data_format == "channels_last" else 1
 
     def probe(channels_last: np.ndarray) -> np.ndarray:
         x = np.moveaxis(channels_last, -1, axis).astype(np.float32)
-        y = _as_numpy(fn(x.copy()), fn)
+        try:
+            output = fn(x.copy())
+        except Exception as error:
+            raise DeprocessError(
+                f"Expected {_describe(fn)} to accept a float32 batch of shape {x.shape} "
+                f"({data_format}). Calling it raised {type(error).__name__}: {str(error)[:200]}. "
+                "Pass data_format to match the layout it takes, or wrap it to accept NumPy arrays."
+            ) from error
+        y = _as_numpy(output, fn)
         return _as_channels_last(y, x.shape, axis, fn)
 
     black = np.zeros((*_PROBE_SHAPE, _CHANNELS), np.float32)
@@ -104,15 +117,13 @@ def infer_spec(
 
 
 def _as_numpy(y: Any, fn: Callable[[Any], Any]) -> np.ndarray:
-    if family_of(y) not in (None, "numpy"):
-        if hasattr(y, "numpy"):
-            y = y.detach().cpu() if hasattr(y, "detach") else y
-            y = y.numpy()
-        else:
-            y = np.asarray(y)
     if isinstance(y, dict) and "pixel_values" in y:  # a Hugging Face BatchFeature
         y = y["pixel_values"]
-    array = np.asarray(y)
+    backend = backend_for(y)
+    try:
+        array = backend.to_numpy(y) if backend is not None else np.asarray(y)
+    except (TypeError, ValueError):
+        array = np.asarray(None)
     if array.dtype.kind not in "fiu" and array.dtype.name != "bfloat16":
         raise DeprocessError(
             f"Expected {_describe(fn)} to return a numeric array or tensor. Received {type(y).__qualname__}."

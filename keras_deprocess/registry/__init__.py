@@ -1,8 +1,8 @@
-"""Which preprocessing each `keras.applications` model uses, as data.
+"""From a name or an object to its `PreprocessSpec`.
 
-Three tables: the modes (a spec each), the model modules (a mode each), and
-the constructors (their module, and the name Keras gives the model they
-build). Look-up is pure, case-insensitive and imports no framework.
+The tables are data (`tables`); objects of other libraries are read by duck
+typing (`handles`). Look-up is pure, case-insensitive, cached, and imports no
+framework.
 """
 
 from __future__ import annotations
@@ -11,78 +11,25 @@ import difflib
 import functools
 import re
 import sys
+from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, NamedTuple
 
-from keras_deprocess.errors import DeprocessError
-from keras_deprocess.presets import PRESETS, looks_like_hf, spec_from_hf
-from keras_deprocess.spec import CAFFE, IDENTITY, TF, TORCH, PreprocessSpec
+from keras_deprocess.errors import DeprocessError, advise, listing, shown
+from keras_deprocess.registry.handles import spec_from_object
+from keras_deprocess.registry.tables import CONSTRUCTORS, MODES, MODULES, PRESETS
+from keras_deprocess.spec import PreprocessSpec
 
-__all__ = ["ModelEntry", "get_spec", "list_models"]
-
-MODES: dict[str, PreprocessSpec] = {
-    "caffe": CAFFE,
-    "tf": TF,
-    "torch": TORCH,
-    "identity": IDENTITY,
-}
-
-# What each module's `preprocess_input` does. 'identity' marks the modules
-# whose function returns its input: those networks rescale and normalize
-# inside themselves.
-MODULES: dict[str, str] = {
-    "convnext": "identity",
-    "densenet": "torch",
-    "efficientnet": "identity",
-    "efficientnet_v2": "identity",
-    # imagenet_utils.preprocess_input takes a `mode`; this is its default.
-    "imagenet_utils": "caffe",
-    "inception_resnet_v2": "tf",
-    "inception_v3": "tf",
-    "mobilenet": "tf",
-    "mobilenet_v2": "tf",
-    "mobilenet_v3": "identity",
-    "nasnet": "tf",
-    "resnet": "caffe",
-    "resnet50": "caffe",
-    "resnet_v2": "tf",
-    "vgg16": "caffe",
-    "vgg19": "caffe",
-    "xception": "tf",
-}
-
-# Constructor → (the module that defines it, the regex of the name Keras
-# gives the model it builds when no `name` is passed).
-CONSTRUCTORS: dict[str, tuple[str, str]] = {
-    "ConvNeXtBase": ("convnext", "convnext_base"),
-    "ConvNeXtLarge": ("convnext", "convnext_large"),
-    "ConvNeXtSmall": ("convnext", "convnext_small"),
-    "ConvNeXtTiny": ("convnext", "convnext_tiny"),
-    "ConvNeXtXLarge": ("convnext", "convnext_xlarge"),
-    "DenseNet121": ("densenet", "densenet121"),
-    "DenseNet169": ("densenet", "densenet169"),
-    "DenseNet201": ("densenet", "densenet201"),
-    **{f"EfficientNetB{i}": ("efficientnet", f"efficientnetb{i}") for i in range(8)},
-    **{f"EfficientNetV2B{i}": ("efficientnet_v2", f"efficientnetv2-b{i}") for i in range(4)},
-    **{f"EfficientNetV2{s}": ("efficientnet_v2", f"efficientnetv2-{s.lower()}") for s in "SML"},
-    "InceptionResNetV2": ("inception_resnet_v2", "inception_resnet_v2"),
-    "InceptionV3": ("inception_v3", "inception_v3"),
-    "MobileNet": ("mobilenet", r"mobilenet_\d+\.\d+_\d+"),
-    "MobileNetV2": ("mobilenet_v2", r"mobilenetv2_\d+\.\d+_\d+"),
-    "MobileNetV3Large": ("mobilenet_v3", "mobilenetv3large"),
-    "MobileNetV3Small": ("mobilenet_v3", "mobilenetv3small"),
-    "NASNetLarge": ("nasnet", "nasnet_large"),
-    "NASNetMobile": ("nasnet", "nasnet_mobile"),
-    "ResNet101": ("resnet", "resnet101"),
-    "ResNet152": ("resnet", "resnet152"),
-    "ResNet50": ("resnet", "resnet50"),
-    "ResNet101V2": ("resnet_v2", "resnet101v2"),
-    "ResNet152V2": ("resnet_v2", "resnet152v2"),
-    "ResNet50V2": ("resnet_v2", "resnet50v2"),
-    "VGG16": ("vgg16", "vgg16"),
-    "VGG19": ("vgg19", "vgg19"),
-    "Xception": ("xception", "xception"),
-}
+__all__ = [
+    "CONSTRUCTORS",
+    "MODES",
+    "MODULES",
+    "PRESETS",
+    "ModelEntry",
+    "get_spec",
+    "list_models",
+    "resolve_spec",
+]
 
 
 class ModelEntry(NamedTuple):
@@ -148,7 +95,7 @@ def list_models(kind: str | None = None) -> list[ModelEntry]:
     """
     kinds = ("constructor", "module", "mode", "preset")
     if kind is not None and kind not in kinds:
-        raise DeprocessError(f"Expected `kind` to be one of {kinds} or None. Received: kind={kind!r}.")
+        raise DeprocessError(f"Expected `kind` to be one of {kinds} or None. Received: kind={shown(kind)}.")
     return [e for e in _table() if kind is None or e.kind == kind]
 
 
@@ -162,14 +109,13 @@ def _spec_for_name(name: str) -> PreprocessSpec:
         if re.fullmatch(pattern, key):
             return MODES[MODULES[module]]
     known = _names()
-    close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.6)
+    close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.6) if len(key) <= 64 else []
     spelled = [known[c].name if known[c].name.lower() == c else c for c in close]
     hint = f"Did you mean {', '.join(map(repr, spelled))}? " if spelled else ""
     raise DeprocessError(
-        f"Unknown model or mode {name!r}. {hint}Expected a keras.applications constructor "
+        f"Unknown model or mode {shown(name)}. {hint}Expected a keras.applications constructor "
         "('VGG16'), module ('resnet_v2'), mode ('caffe', 'tf', 'torch', 'identity') or preset "
-        "('imagenet', 'clip', 'half', 'inception'). "
-        f"keras_deprocess.list_models() lists them all; a PreprocessSpec "
+        f"('imagenet', 'clip', 'half', 'inception'). {listing()} lists them all; a PreprocessSpec "
         "describes any other preprocessing."
     )
 
@@ -191,26 +137,37 @@ def _keras_model_spec(obj: Any) -> PreprocessSpec | None:
     except DeprocessError:
         raise DeprocessError(
             f"Cannot tell which keras.applications model built the keras.Model named "
-            f"{obj.name!r}: that is not a name Keras gives one. Pass the constructor's name "
-            "(model='ResNet50') or a mode (mode='caffe')."
+            f"{shown(obj.name)}: that is not a name Keras gives one. Pass the constructor's name "
+            "(model='ResNet50') or a mode (mode='caffe'); for preprocessing layers inside the "
+            "model, spec_from_model(model)."
         ) from None
 
 
 def get_spec(model_or_mode: Any) -> PreprocessSpec:
-    """The preprocessing spec of a model, module, function or mode.
+    """The preprocessing spec of a model, module, function, mode, preset or pipeline.
 
     Args:
         model_or_mode: Any of
             - a constructor, module, built-model, mode or preset name,
               case-insensitive: "VGG16", "resnet_v2", "efficientnetv2-b0",
               "caffe", "clip";
-            - a Hugging Face image processor, or its config dict;
             - a `keras.applications` module, its `preprocess_input` function
               (also `functools.partial(imagenet_utils.preprocess_input, mode=...)`),
               or a constructor such as `keras.applications.VGG16`;
             - a `keras.Model` built by a `keras.applications` constructor,
               recognised by the name Keras gave it;
+            - a torchvision ``Normalize`` or ``Compose`` (v1 or
+              ``transforms.v2``; CLIP and open_clip preprocess pipelines too):
+              geometric steps are skipped, colour steps that cannot be undone
+              are refused;
+            - a timm data config (``resolve_data_config``), a timm model's
+              ``pretrained_cfg``, or the model;
+            - a Hugging Face image processor, or its config dict;
+            - a detectron2 config (``MODEL.PIXEL_MEAN``/``PIXEL_STD``,
+              ``INPUT.FORMAT``), LazyConfig, or model;
             - a `PreprocessSpec`, returned as is, or its `to_config()` dict.
+
+            No library is imported to recognise its objects.
 
     Returns:
         The `PreprocessSpec`.
@@ -223,15 +180,18 @@ def get_spec(model_or_mode: Any) -> PreprocessSpec:
         >>> from keras_deprocess import get_spec
         >>> get_spec("ResNet50").name
         'caffe'
+        >>> get_spec({"mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5), "crop_pct": 0.9}).scale
+        0.00392156862745098
     """
     if isinstance(model_or_mode, PreprocessSpec):
         return model_or_mode
     if isinstance(model_or_mode, str):
         return _spec_for_name(model_or_mode)
-    if isinstance(model_or_mode, dict) and "scale" in model_or_mode:
+    if isinstance(model_or_mode, Mapping) and "scale" in model_or_mode:
         return PreprocessSpec.from_config(model_or_mode)
-    if looks_like_hf(model_or_mode):
-        return spec_from_hf(model_or_mode)
+    spec = spec_from_object(model_or_mode)
+    if spec is not None:
+        return spec
     if isinstance(model_or_mode, ModuleType):
         spec = _module_spec(model_or_mode.__name__)
         if spec is not None:
@@ -257,10 +217,10 @@ def get_spec(model_or_mode: Any) -> PreprocessSpec:
         if name in CONSTRUCTORS and "applications" in module.split("."):
             return _spec_for_name(name)
     raise DeprocessError(
-        "Expected a model or mode name, a PreprocessSpec, or a keras.applications module, "
-        "preprocess_input function, constructor or built model. "
-        f"Received an object of type {type(model_or_mode).__qualname__}: {model_or_mode!r:.80}. "
-        "Pass the model's name instead, e.g. model='VGG16'."
+        "Expected a model or mode name, a PreprocessSpec, a keras.applications module, function, "
+        "constructor or built model, or a torchvision, timm, Hugging Face or detectron2 "
+        f"preprocessing object. Received an object of type {type(model_or_mode).__qualname__}: "
+        f"{shown(model_or_mode)}. Pass the model's name instead, e.g. {advise(model='VGG16')}."
     )
 
 
@@ -270,8 +230,8 @@ def resolve_spec(model: Any, mode: str | None) -> PreprocessSpec:
         received = "both" if model is not None else "neither"
         raise DeprocessError(
             f"Expected exactly one of `model` and `mode`. Received {received}: "
-            f"model={model!r:.60}, mode={mode!r}. Pass model='VGG16' (any keras.applications "
-            "name) or mode='caffe' ('caffe', 'tf', 'torch' or 'identity')."
+            f"model={shown(model, 60)}, mode={shown(mode)}. Pass {advise(model='VGG16')} (any "
+            f"keras.applications name) or {advise(mode='caffe')} ('caffe', 'tf', 'torch' or 'identity')."
         )
     if model is not None:
         return get_spec(model)
@@ -280,8 +240,10 @@ def resolve_spec(model: Any, mode: str | None) -> PreprocessSpec:
         if isinstance(mode, str):
             try:
                 _spec_for_name(mode)
-                hint = f" {mode!r} is a model name: pass model={mode!r}."
+                hint = f" {mode!r} is a model name: pass {advise(model=mode)}."
             except DeprocessError:
                 pass
-        raise DeprocessError(f"Expected `mode` to be one of {tuple(MODES)}. Received: mode={mode!r}.{hint}")
+        raise DeprocessError(
+            f"Expected `mode` to be one of {tuple(MODES)}. Received: mode={shown(mode)}.{hint}"
+        )
     return MODES[mode.lower()]

@@ -20,14 +20,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from keras_deprocess._backends import family_of
-from keras_deprocess._config import resolve_data_format
-from keras_deprocess.presets import PRESETS
-from keras_deprocess.registry import MODES
+from keras_deprocess.errors import DeprocessError
+from keras_deprocess.math.host import affine_blocked
+from keras_deprocess.registry import MODES, PRESETS, list_models
+from keras_deprocess.restore import channel_axis, data_format_for, framework_and_array
 from keras_deprocess.spec import PreprocessSpec
-from keras_deprocess.transform import restore_original_image_from_array
 
-__all__ = ["ModeGuess", "detect_mode"]
+__all__ = ["ModeGuess", "describe_guess", "detect_mode"]
 
 _MAX_SAMPLES = 1 << 18
 # Log-odds weights of the three signals; see the module docstring.
@@ -76,11 +75,16 @@ def detect_mode(x: Any, data_format: str | None = None) -> list[ModeGuess]:
     Args:
         x: A preprocessed array or tensor (NumPy, TensorFlow, JAX, torch),
             rank 3 or more, with 3 channels.
-        data_format: 'channels_last', 'channels_first', or None for
+        data_format: 'channels_last', 'channels_first', or None:
+            'channels_first' for PyTorch tensors, else
             `keras.config.image_data_format()`.
 
     Returns:
         A list of `ModeGuess`, best first, confidences summing to 1.
+
+    Raises:
+        DeprocessError: For an empty array, one without a finite pixel, a
+            non-real dtype, or a wrong channel count.
 
     Limits:
         - Specs with the same map cannot be told apart: 'tf', 'inception'
@@ -101,18 +105,16 @@ def detect_mode(x: Any, data_format: str | None = None) -> list[ModeGuess]:
         >>> detect_mode(preprocess_input(image, "VGG16"), "channels_last")[0].name
         'caffe'
     """
-    data_format = resolve_data_format(data_format)
-    sample = _sample(_to_numpy(x), data_format)
+    backend, x = framework_and_array(x)
+    data_format = data_format_for(backend, data_format)
+    sample = _sample(backend.to_numpy(x), data_format)
     scored = []
     for spec, names in _candidates():
-        restored = np.asarray(
-            restore_original_image_from_array(
-                sample, spec, data_format="channels_last", dtype="float64", clip=False
-            )
-        )
-        out_of_range = float(np.mean((restored < -0.5) | (restored > 255.5)))
-        quantization = float(np.mean(np.abs(restored - np.rint(restored))))
-        low, high = np.percentile(restored, [0.5, 99.5])
+        with np.errstate(over="ignore", invalid="ignore"):
+            restored = affine_blocked(sample, spec.inverse_affine(), 3, "float64", rounding=False, clip=False)
+            out_of_range = float(np.mean((restored < -0.5) | (restored > 255.5)))
+            quantization = float(np.mean(np.abs(restored - np.rint(restored))))
+            low, high = np.percentile(restored, [0.5, 99.5])
         spread = float(np.clip(min(high, 255.0) - max(low, 0.0), 0.0, 255.0) / 255.0)
         logit = -_RANGE_WEIGHT * out_of_range - _QUANTIZATION_WEIGHT * quantization + _SPREAD_WEIGHT * spread
         scored.append((logit, spec, names, out_of_range, quantization))
@@ -126,26 +128,32 @@ def detect_mode(x: Any, data_format: str | None = None) -> list[ModeGuess]:
     return sorted(guesses, key=lambda g: -g.confidence)
 
 
-def _to_numpy(x: Any) -> np.ndarray:
-    family = family_of(x)
-    if family in (None, "numpy"):
-        return np.asarray(x)
-    if family == "tensorflow":
-        return np.asarray(x.numpy())
-    import keras
-
-    return np.asarray(keras.ops.convert_to_numpy(x))
-
-
 def _sample(x: np.ndarray, data_format: str) -> np.ndarray:
-    """Up to `_MAX_SAMPLES` pixels as (1, 1, P, 3) float64, evenly strided."""
-    if x.ndim < 3:
-        # Let restore raise its rank error, with its wording.
-        restore_original_image_from_array(x, mode="caffe", data_format=data_format)
-    axis = -1 if data_format == "channels_last" else (0 if x.ndim == 3 else 1)
+    """Up to `_MAX_SAMPLES` finite pixels as (1, 1, P, 3) float64, evenly strided."""
+    if x.dtype.kind not in "fiu" and x.dtype.name != "bfloat16":
+        raise DeprocessError(
+            f"Expected a real floating-point array of preprocessed images. Received dtype {x.dtype}. "
+            "Cast it to float32 first."
+        )
+    axis = channel_axis(x.shape, MODES["caffe"], data_format)
     pixels = np.moveaxis(x, axis, -1).reshape(-1, x.shape[axis])
     stride = max(1, len(pixels) // _MAX_SAMPLES)
     pixels = pixels[::stride].astype(np.float64)
-    if pixels.shape[-1] != 3 or len(pixels) == 0:
-        restore_original_image_from_array(x, mode="caffe", data_format=data_format)
-    return pixels.reshape(1, 1, -1, pixels.shape[-1])
+    pixels = pixels[np.isfinite(pixels).all(axis=1)]
+    if len(pixels) == 0:
+        raise DeprocessError(
+            f"Expected at least one pixel with finite values to detect the mode from. Received shape "
+            f"{x.shape}{' with no finite pixel' if x.size else ''}. Pass a non-empty array of "
+            "preprocessed images."
+        )
+    return np.asarray(pixels.reshape(1, 1, -1, pixels.shape[-1]))
+
+
+def describe_guess(guess: ModeGuess) -> str:
+    """ "'caffe' (99.9% confident; the preprocessing of VGG16, VGG19, ...)", for messages."""
+    names = (guess.name, *guess.aliases)
+    models = [e.name for e in list_models("constructor") if e.mode in names]
+    shown_models = ", ".join(models[:4]) + (f" and {len(models) - 4} more" if len(models) > 4 else "")
+    users = f"; the preprocessing of {shown_models}" if models else ""
+    also = f"; also called {', '.join(map(repr, guess.aliases))}" if guess.aliases else ""
+    return f"{guess.name!r} ({guess.confidence:.1%} confident{users}{also})"

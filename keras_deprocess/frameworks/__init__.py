@@ -1,0 +1,59 @@
+"""Which framework an array comes from, found from its own type.
+
+Modelled on einops' ``_backends``: a framework is considered only when its
+module is already in `sys.modules` (a torch tensor cannot exist before torch
+is imported), so answering "is this a torch tensor?" never imports torch. The
+answer is cached per type. ``KERAS_BACKEND`` plays no part: a torch tensor is
+handled by torch, a JAX array by JAX, whatever Keras runs on.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+from keras_deprocess.frameworks.base import Backend
+
+__all__ = ["Backend", "backend_for", "unwrap_variable"]
+
+# Module of each framework class, and the sys.modules key it needs.
+_FRAMEWORKS = (
+    ("numpy", "keras_deprocess.frameworks.numpy", "NumpyBackend"),
+    ("tensorflow", "keras_deprocess.frameworks.tensorflow", "TensorFlowBackend"),
+    ("torch", "keras_deprocess.frameworks.torch", "TorchBackend"),
+    ("jax", "keras_deprocess.frameworks.jax", "JaxBackend"),
+    ("keras", "keras_deprocess.frameworks.keras", "KerasBackend"),
+)
+_INSTANCES: dict[str, Backend] = {}
+_BY_TYPE: dict[type, Backend] = {}
+
+
+def _instance(name: str, module: str, cls: str) -> Backend:
+    if name not in _INSTANCES:
+        _INSTANCES[name] = getattr(importlib.import_module(module), cls)()
+    return _INSTANCES[name]
+
+
+def backend_for(x: Any) -> Backend | None:
+    """The framework class for `x`, or None for anything else (lists, PIL images, scalars)."""
+    backend = _BY_TYPE.get(type(x))
+    if backend is not None:
+        return backend
+    for name, module, cls in _FRAMEWORKS:
+        if name not in sys.modules:
+            continue
+        candidate = _instance(name, module, cls)
+        if candidate.is_appropriate_type(x):
+            _BY_TYPE[type(x)] = candidate
+            return candidate
+    return None
+
+
+def unwrap_variable(x: Any) -> Any:
+    """A `keras.Variable`'s value (a tensor of Keras's backend); anything else as is."""
+    keras = sys.modules.get("keras")
+    variable = getattr(keras, "Variable", None)
+    if variable is not None and isinstance(x, variable):
+        return x.value
+    return x

@@ -1,0 +1,249 @@
+"""Images out, for looking at them: NumPy uint8 on the host, channels last, PIL, grids.
+
+Every function here restores exactly (`restore_original_image_from_array`)
+and never stretches the range for display: a preprocessed array shown with a
+min-max stretch (what `keras.utils.save_img` and `array_to_img` do by
+default, with ``scale=True``) looks plausible and is wrong.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from keras_deprocess.errors import DeprocessError, shown
+from keras_deprocess.restore import data_format_for, framework_and_array, restore_original_image_from_array
+
+__all__ = ["demo_image", "image_grid", "naive_view", "to_images", "to_pil"]
+
+DEMO_IMAGE = "astronaut.png"
+
+
+def to_images(
+    x: Any, model: Any = None, *, mode: str | None = None, data_format: str | None = None
+) -> np.ndarray:
+    """Restore preprocessed images as NumPy uint8 on the host, channels last.
+
+    The exact inverse (as `restore_original_image_from_array` with
+    ``dtype="uint8"``), then moved to the host (from any device, detached
+    from autograd) and laid out channels last, which is what `plt.imshow`,
+    `PIL.Image.fromarray` and image writers take.
+
+    Shape:
+        - Input: ``(C, H, W)`` / ``(N, C, H, W)`` (channels_first) or
+          ``(H, W, C)`` / ``(N, H, W, C)`` (channels_last), or more leading
+          axes.
+        - Output: ``(H, W, C)`` for one image, ``(N, H, W, C)`` for a batch.
+
+    Args:
+        x: Preprocessed images of any framework (NumPy, TensorFlow, PyTorch,
+            JAX), on any device.
+        model: What produced `x`, as for `restore_original_image_from_array`.
+        mode: As for `restore_original_image_from_array`.
+        data_format: The layout of `x`. None: 'channels_first' for PyTorch
+            tensors, else `keras.config.image_data_format()`.
+
+    Returns:
+        A C-contiguous uint8 NumPy array, channels last.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_deprocess import preprocess_input, to_images
+        >>> chw = np.zeros((3, 4, 5), np.uint8)  # one image, channels first
+        >>> to_images(preprocess_input(chw, "imagenet", data_format="channels_first"), "imagenet",
+        ...           data_format="channels_first").shape
+        (4, 5, 3)
+    """
+    backend, x = framework_and_array(x)
+    data_format = data_format_for(backend, data_format)
+    restored = restore_original_image_from_array(x, model, mode=mode, data_format=data_format)
+    restored_backend, restored = framework_and_array(restored)
+    host = restored_backend.to_numpy(restored)
+    if data_format == "channels_first":
+        host = np.moveaxis(host, 0 if host.ndim == 3 else 1, -1)
+    return np.ascontiguousarray(host)
+
+
+def to_pil(x: Any, model: Any = None, *, mode: str | None = None, data_format: str | None = None) -> Any:
+    """Restore preprocessed images as PIL images: one for an image, a list for a batch.
+
+    Shape:
+        - Input: as for `to_images`, rank 3 (one image) or 4 (a batch), with
+          1 (grayscale), 3 (RGB) or 4 (RGBA) channels.
+
+    Args:
+        x: Preprocessed images of any framework, on any device.
+        model: As for `to_images`.
+        mode: As for `to_images`.
+        data_format: As for `to_images`.
+
+    Returns:
+        A `PIL.Image.Image`, or a list of them for a batch.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_deprocess import preprocess_input, to_pil
+        >>> to_pil(preprocess_input(np.zeros((4, 5, 3), np.uint8), "VGG16"), "VGG16",
+        ...        data_format="channels_last").size
+        (5, 4)
+    """
+    from PIL import Image
+
+    images = to_images(x, model, mode=mode, data_format=data_format)
+    if images.ndim not in (3, 4) or images.shape[-1] not in (1, 3, 4):
+        raise DeprocessError(
+            "Expected one image (rank 3) or a batch (rank 4) with 1, 3 or 4 channels to make PIL "
+            f"images. Received images of shape {images.shape} (channels last). Use to_images for "
+            "other shapes."
+        )
+    single = images.ndim == 3
+    if images.shape[-1] == 1:
+        images = images[..., 0]
+    if single:
+        return Image.fromarray(images)
+    return [Image.fromarray(image) for image in images]
+
+
+def image_grid(
+    images: Any,
+    columns: int | None = None,
+    padding: int = 2,
+    *,
+    model: Any = None,
+    mode: str | None = None,
+    data_format: str | None = None,
+    pad_value: int = 0,
+) -> np.ndarray:
+    """Tile a batch into one uint8 RGB picture, after the exact inverse.
+
+    Like torchvision's ``make_grid``, with its defaults (8 columns, 2 pixels
+    of padding, black), but it restores first and never stretches: with
+    `model` or `mode`, `images` are preprocessed and are restored exactly;
+    without them, they are uint8 images already. Images of different sizes
+    (a list) are centred in cells of the largest size.
+
+    Shape:
+        - Input: ``(N, H, W, C)`` / ``(N, C, H, W)``, one image of rank 3,
+          or a list of rank-3 images; C is 1, 3 or 4 (alpha is dropped).
+        - Output: ``(rows * (H + padding) + padding,
+          columns * (W + padding) + padding, 3)``, uint8, with
+          ``rows = ceil(N / columns)``.
+
+    Args:
+        images: Preprocessed images (with `model` or `mode`) or uint8 images,
+            of any framework.
+        columns: Images per row; None for ``min(8, N)``, as ``make_grid``.
+        padding: Pixels between cells and around the grid.
+        model: What produced `images`, as for `to_images`; None for uint8
+            images.
+        mode: As for `to_images`.
+        data_format: The layout of `images`. None: 'channels_first' for
+            PyTorch tensors, else `keras.config.image_data_format()`.
+        pad_value: The grey level (0 to 255) of the padding.
+
+    Returns:
+        One ``(height, width, 3)`` uint8 NumPy array.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_deprocess import image_grid
+        >>> image_grid(np.zeros((5, 4, 4, 3), np.uint8), columns=3).shape
+        (14, 20, 3)
+    """
+    columns = _positive_int("columns", columns, allow_none=True)
+    padding = _positive_int("padding", padding, allow_zero=True)
+    if (
+        isinstance(pad_value, bool)
+        or not isinstance(pad_value, (int, np.integer))
+        or not 0 <= pad_value <= 255
+    ):
+        raise DeprocessError(
+            f"Expected `pad_value` to be an integer in [0, 255]. Received: pad_value={shown(pad_value)}."
+        )
+    cells = _as_cells(images, model, mode, data_format)
+    if not cells:
+        raise DeprocessError("Expected at least one image to tile. Received none.")
+    columns = min(columns or 8, len(cells))
+    rows = math.ceil(len(cells) / columns)
+    height = max(c.shape[0] for c in cells)
+    width = max(c.shape[1] for c in cells)
+    grid = np.full(
+        (rows * (height + padding) + padding, columns * (width + padding) + padding, 3), pad_value, np.uint8
+    )
+    for i, cell in enumerate(cells):
+        r, c = divmod(i, columns)
+        top = padding + r * (height + padding) + (height - cell.shape[0]) // 2
+        left = padding + c * (width + padding) + (width - cell.shape[1]) // 2
+        grid[top : top + cell.shape[0], left : left + cell.shape[1]] = cell
+    return grid
+
+
+def _positive_int(name: str, value: Any, *, allow_none: bool = False, allow_zero: bool = False) -> Any:
+    if value is None and allow_none:
+        return None
+    least = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise DeprocessError(
+            f"Expected `{name}` to be an integer ≥ {least}{' or None' if allow_none else ''}. "
+            f"Received: {name}={shown(value)}."
+        )
+    return int(value)
+
+
+def _as_cells(images: Any, model: Any, mode: Any, data_format: str | None) -> list[np.ndarray]:
+    """Each image as (H, W, 3) uint8 on the host."""
+    if model is not None or mode is not None:
+        batch = to_images(images, model, mode=mode, data_format=data_format)
+        return [_rgb(a) for a in (batch[None] if batch.ndim == 3 else batch)]
+    if isinstance(images, (list, tuple)):
+        return [cell for image in images for cell in _as_cells(image, None, None, data_format)]
+    backend, array = framework_and_array(images)
+    layout = data_format_for(backend, data_format)
+    host = backend.to_numpy(array)
+    if host.dtype != np.uint8:
+        raise DeprocessError(
+            "Expected uint8 images, or preprocessed images with `model` or `mode` to restore them "
+            f"first. Received dtype {host.dtype} with shape {host.shape} and neither. Pass the "
+            "model, e.g. image_grid(batch, model='VGG16'): a float array is never stretched to fit."
+        )
+    if host.ndim not in (3, 4):
+        raise DeprocessError(f"Expected one image (rank 3) or a batch (rank 4). Received shape {host.shape}.")
+    if layout == "channels_first":
+        host = np.moveaxis(host, -3, -1)
+    return [_rgb(a) for a in (host[None] if host.ndim == 3 else host)]
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    channels = image.shape[-1]
+    if channels == 1:
+        return np.repeat(image, 3, axis=-1)
+    if channels in (3, 4):
+        return image[..., :3]
+    raise DeprocessError(
+        f"Expected images with 1, 3 or 4 channels (channels last). Received an image of shape "
+        f"{image.shape}. Pass data_format='channels_first' if the channels come first."
+    )
+
+
+def naive_view(preprocessed: Any) -> np.ndarray:
+    """What `plt.imshow` shows for a float RGB array: clipped to [0, 1], channels as stored.
+
+    For side-by-side comparisons with the restored image; never use it to
+    look at data.
+    """
+    clipped = np.clip(np.asarray(preprocessed, np.float64), 0.0, 1.0)
+    return np.asarray(np.rint(clipped * 255), dtype=np.uint8)
+
+
+def demo_image() -> np.ndarray:
+    """The shipped photograph as a (128, 128, 3) uint8 RGB array.
+
+    Eileen Collins, NASA, public domain (via scikit-image's sample data).
+    """
+    from PIL import Image
+
+    with resources.files("keras_deprocess").joinpath("data", DEMO_IMAGE).open("rb") as f:
+        return np.asarray(Image.open(f).convert("RGB"))
