@@ -138,3 +138,71 @@ def tf():
     import tensorflow
 
     return tensorflow
+
+
+# -- every framework natively, whatever KERAS_BACKEND says ----------------------------
+
+FRAMEWORKS = ["numpy", "tensorflow", "torch", "jax"]
+
+
+class Native:
+    """Makes and reads arrays of one framework, for tests that run on all of them."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def tensor(self, array: np.ndarray, dtype: str | None = None, **kwargs: Any) -> Any:
+        dtype = dtype or array.dtype.name
+        wide = np.asarray(array, np.float32) if dtype == "bfloat16" else np.asarray(array, dtype)
+        if self.name == "numpy":
+            if dtype == "bfloat16":
+                import ml_dtypes
+
+                return wide.astype(ml_dtypes.bfloat16)
+            return wide.copy()
+        if self.name == "tensorflow":
+            import tensorflow as tf
+
+            return tf.cast(tf.constant(wide), dtype)
+        if self.name == "torch":
+            import torch
+
+            return torch.tensor(wide, **kwargs).to(getattr(torch, dtype))
+        import jax.numpy as jnp
+
+        return jnp.asarray(wide).astype(dtype)
+
+    def numpy(self, x: Any) -> np.ndarray:
+        if self.name == "numpy":
+            return np.asarray(x)
+        if self.name == "torch":
+            x = x.detach().cpu()
+            return (x.float() if str(x.dtype) == "torch.bfloat16" else x).numpy()
+        if self.name == "tensorflow":
+            import tensorflow as tf
+
+            return (tf.cast(x, "float32") if x.dtype == tf.bfloat16 else x).numpy()
+        import jax.numpy as jnp
+
+        return np.asarray(x.astype(jnp.float32) if x.dtype == jnp.bfloat16 else x)
+
+    def owns(self, x: Any) -> bool:
+        from keras_deprocess.frameworks import backend_for
+
+        found = backend_for(x)
+        return found is not None and found.name == self.name
+
+    def supports(self, dtype: str) -> bool:
+        """JAX keeps float64 as float32 unless x64 is enabled."""
+        return not (self.name == "jax" and dtype == "float64")
+
+
+@pytest.fixture(params=FRAMEWORKS)
+def framework(request):
+    pytest.importorskip(
+        {"numpy": "numpy", "tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}[request.param]
+    )
+    return Native(request.param)

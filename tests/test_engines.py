@@ -155,6 +155,6 @@ def test_blocked_numpy_makes_no_full_size_float_temporary(monkeypatch):
     out = restore_original_image_from_array(x, "VGG16", data_format="channels_last")
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    scratch = host.BLOCK_ELEMENTS * 8  # float64
+    scratch = host.BLOCK_ELEMENTS * 8 + 2 * host.TILE_ROWS * 3 * 8  # float64 block and tiles
     assert peak <= out.nbytes + scratch + (64 << 10), (peak, out.nbytes)
     assert peak < x.nbytes  # not even one float32 copy of the input

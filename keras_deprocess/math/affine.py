@@ -8,8 +8,15 @@ channel ``k``:
     y_k = x_{\mathrm{source}[k]} \cdot m_k + b_k
 
 **Correct rounding.** The uint8 result is defined as the float64 reference
-``clip(rint(float64(x) * m + b), 0, 255)``: round half to even of the exact
-inverse of the given float values. Where float64 exists (NumPy, TensorFlow,
+
+.. math::
+
+    \mathrm{clip}(\mathrm{rint}((\mathrm{float64}(x) + b / m) \cdot m), 0, 255)
+
+round half to even of the exact inverse of the given float values. It is
+written as a sum then a product, not ``x * m + b``, so that no compiler can
+fuse it into a multiply-add with one rounding fewer (XLA does, on CPU): every
+engine then computes the same two roundings. Where float64 exists (NumPy, TensorFlow,
 PyTorch except on MPS, JAX with x64 enabled) that is what is computed. Where
 it does not (JAX's default, MPS), float32 gives a first estimate, off by at
 most one level next to a rounding boundary, and a table of the float32
@@ -49,18 +56,19 @@ def apply_affine(backend: Backend, x: Any, affine: Affine, axis: int, compute: s
     source, multiplier, offset = affine
     if source is not None:
         x = backend.take(x, source, axis)
-    shape = [1] * len(backend.shape(x))
-    shape[axis] = len(multiplier)
-    if len(multiplier) == 1:
-        if multiplier[0] != 1.0:
-            x = x * multiplier[0]
-    elif any(m != 1.0 for m in multiplier):
-        x = x * backend.constant(multiplier, shape, compute, like=x)
-    if len(offset) == 1:
-        if offset[0] != 0.0:
-            x = x + offset[0]
-    elif any(o != 0.0 for o in offset):
-        x = x + backend.constant(offset, shape, compute, like=x)
+    rank = len(backend.shape(x))
+
+    def per_channel(values: tuple[float, ...]) -> Any:
+        if len(values) == 1:
+            return values[0]
+        shape = [1] * rank
+        shape[axis] = len(values)
+        return backend.constant(values, shape, compute, like=x)
+
+    if any(m != 1.0 for m in multiplier):
+        x = x * per_channel(multiplier)
+    if any(o != 0.0 for o in offset):
+        x = x + per_channel(offset)
     return x
 
 
@@ -74,7 +82,7 @@ def restore_affine(
     """
     if out_dtype == "uint8":
         if backend.has_float64(x):
-            y = apply_affine(backend, backend.cast(x, "float64"), affine, axis, "float64")
+            y = _rounding_form(backend, backend.cast(x, "float64"), affine, axis)
             y = backend.clip(backend.round(backend.zero_nan(y) if zero_nan else y), 0.0, 255.0)
             return backend.cast(y, "uint8")
         return _uint8_by_thresholds(backend, x, affine, axis)
@@ -85,10 +93,28 @@ def restore_affine(
     return y if out_dtype == compute else backend.cast(y, out_dtype)
 
 
+def rounding_shifts(affine: Affine) -> tuple[float, ...]:
+    """``b / m`` per channel: the uint8 inverse is ``(x + b / m) * m``, see the module docstring."""
+    multipliers, offsets = _broadcast(affine.multiplier, affine.offset)
+    return tuple(b / m for m, b in zip(multipliers, offsets, strict=True))
+
+
+def _broadcast(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    n = max(len(a), len(b))
+    return _per_channel(a, n), _per_channel(b, n)
+
+
+def _rounding_form(backend: Backend, x: Any, affine: Affine, axis: int) -> Any:
+    """``(x[source] + b / m) * m`` in float64, per channel."""
+    sum_then_product = Affine(affine.source, (1.0,), rounding_shifts(affine))
+    y = apply_affine(backend, x, sum_then_product, axis, "float64")
+    return apply_affine(backend, y, Affine(None, affine.multiplier, (0.0,)), axis, "float64")
+
+
 def uint8_reference(x: np.ndarray, multiplier: float, offset: float) -> np.ndarray:
     """The definition of the uint8 inverse of one channel: float64, round half to even, clip."""
     with np.errstate(over="ignore", invalid="ignore"):
-        return np.clip(np.rint(x.astype(np.float64) * multiplier + offset), 0, 255)
+        return np.clip(np.rint((x.astype(np.float64) + offset / multiplier) * multiplier), 0, 255)
 
 
 # -- float32 estimate, corrected by a table of steps --------------------------

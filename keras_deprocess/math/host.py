@@ -21,20 +21,24 @@ from __future__ import annotations
 
 import math
 import sys
+from typing import Any
 
 import numpy as np
 
 from keras_deprocess.frameworks import backend_for
 from keras_deprocess.frameworks.numpy import numpy_dtype
 from keras_deprocess.math import kernels
-from keras_deprocess.math.affine import compute_dtype
+from keras_deprocess.math.affine import compute_dtype, rounding_shifts
 from keras_deprocess.math.finite import NonFinite, all_finite, check_finite, count_nonfinite
 from keras_deprocess.spec import Affine
 
 __all__ = ["affine_blocked", "restore_on_host"]
 
-# 128K elements: a 1 MiB float64 scratch buffer, which stays in L2.
-BLOCK_ELEMENTS = 1 << 17
+# 96K elements: a 768 KiB float64 scratch buffer, which stays in L2 and keeps
+# the engine's memory under the output's size plus 1 MiB.
+BLOCK_ELEMENTS = 3 << 15
+# Rows of a pre-tiled constant block for interleaved channels (48 KiB for 3).
+TILE_ROWS = 2048
 # Below this many elements, a fused kernel's compilation costs more than it saves.
 XLA_MIN_ELEMENTS = 1 << 20
 
@@ -66,6 +70,13 @@ def affine_blocked(
     Computed in float64 when `rounding` (so that a uint8 output is the float64
     reference), else in float32 (float64 for float64 input).
 
+    Per block: one copy per channel casts the input into the scratch buffer,
+    reading the source channel (so the reordering is free); the constants are
+    then applied by contiguous ufunc calls: per channel for long channel runs
+    (channels_first), or against a pre-tiled constant block when the channels
+    interleave (channels_last), since a 3-wide broadcast would make NumPy's
+    inner loop 3 elements long.
+
     Raises:
         NonFinite: With `rounding`, for NaN or ±Inf in `x`.
     """
@@ -81,45 +92,75 @@ def affine_blocked(
     multipliers = multiplier * channels if len(multiplier) == 1 else multiplier
     offsets = offset * channels if len(offset) == 1 else offset
     compute = np.dtype(np.float64) if rounding else numpy_dtype(compute_dtype(x.dtype.name))
-    same_dtype = x.dtype == compute
-    direct = out.dtype == compute and not rounding  # write straight into the output
+    # uint8: (x + b / m) * m, the reference's sum then product (math.affine).
+    shifts = rounding_shifts(Affine(None, multipliers, offsets)) if rounding else None
 
     inner_step = inner if channels * inner <= BLOCK_ELEMENTS else max(1, BLOCK_ELEMENTS // channels)
     rows = max(1, BLOCK_ELEMENTS // (channels * inner_step))
-    scratch = None if direct else np.empty((min(rows, outer), channels, min(inner, inner_step)), compute)
+    rows = min(outer, rows - rows % TILE_ROWS if rows > TILE_ROWS else rows)
+    scratch = np.empty((rows, channels, min(inner, inner_step)), compute)
+    # The constants, applied in the order of the computation: a sum then a
+    # product for uint8 (the reference's, see math.affine), else the reverse.
+    additions = shifts if shifts is not None else offsets
+    steps = [(np.add, additions), (np.multiply, multipliers)]
+    if shifts is None:
+        steps.reverse()
+    steps = [(op, values) for op, values in steps if any(v != (op is np.multiply) for v in values)]
+    # Whole-block calls when every channel has the same constant; pre-tiled
+    # constant blocks when channels interleave (a 3-wide broadcast would make
+    # NumPy's inner loop 3 elements long); per-channel calls otherwise.
+    uniform = all(len(set(values)) == 1 for _, values in steps)
+    tiled = {}
+    if not uniform and inner_step == inner < 8:
+        tile_shape = (min(rows, TILE_ROWS), channels * inner_step)
+        tiled = {op: _tiled(values, inner_step, tile_shape, compute) for op, values in steps}
     with np.errstate(over="ignore", invalid="ignore"):
         for lo in range(0, outer, rows):
             hi = min(lo + rows, outer)
             for inner_lo in range(0, inner, inner_step):
                 inner_hi = min(inner_lo + inner_step, inner)
-                if scratch is None:
-                    block = out_view[lo:hi, :, inner_lo:inner_hi]
-                else:
-                    block = scratch[: hi - lo, :, : inner_hi - inner_lo]
+                block = scratch[: hi - lo, :, : inner_hi - inner_lo]
+                chunk = source_view[lo:hi, :, inner_lo:inner_hi]
+                # Checked on the input, at its own width: half the bytes of the float64 scratch.
+                if rounding and not all_finite(chunk):
+                    raise NonFinite(count_nonfinite(x), x.size)
                 for k in range(channels):
-                    src = source_view[lo:hi, sources[k], inner_lo:inner_hi]
-                    dst = block[:, k]
-                    m, b = multipliers[k], offsets[k]
-                    if not same_dtype:
-                        np.copyto(dst, src, casting="unsafe")
-                        src = dst
-                    if m != 1.0:
-                        np.multiply(src, m, out=dst)
-                        if b != 0.0:
-                            np.add(dst, b, out=dst)
-                    elif b != 0.0:
-                        np.add(src, b, out=dst)
-                    elif src is not dst:
-                        np.copyto(dst, src)
+                    np.copyto(block[:, k], chunk[:, sources[k]], casting="unsafe")
+                for op, values in steps:
+                    if uniform:
+                        op(block, values[0], out=block)
+                    elif tiled:
+                        _apply_tiled(op, block.reshape(hi - lo, -1), tiled[op])
+                    else:
+                        for k in range(channels):
+                            op(block[:, k], values[k], out=block[:, k])
                 if rounding:
-                    if not all_finite(block):
-                        raise NonFinite(count_nonfinite(x), x.size)
                     np.rint(block, out=block)
                 if clip:
-                    np.clip(block, 0.0, 255.0, out=block)
-                if scratch is not None:
-                    np.copyto(out_view[lo:hi, :, inner_lo:inner_hi], block, casting="unsafe")
+                    _clip(block, 0.0, 255.0, out=block)
+                np.copyto(out_view[lo:hi, :, inner_lo:inner_hi], block, casting="unsafe")
     return out
+
+
+def _tiled(values: tuple[float, ...], inner: int, shape: tuple[int, int], dtype: np.dtype[Any]) -> np.ndarray:
+    """`shape` rows of the per-channel constants, laid out as the block's interleaved channels."""
+    row = np.repeat(np.asarray(values, dtype), inner)
+    return np.ascontiguousarray(np.broadcast_to(row, shape))
+
+
+def _apply_tiled(op: Any, block: np.ndarray, tile: np.ndarray) -> None:
+    """``block = op(block, constants)`` in place, with one long inner loop per tile of rows."""
+    rows = len(block)
+    whole = rows - rows % len(tile)
+    if whole:
+        head = block[:whole].reshape(-1, *tile.shape)
+        op(head, tile, out=head)
+    if whole < rows:
+        op(block[whole:], tile[: rows - whole], out=block[whole:])
+
+
+# The ufunc behind np.clip, without the wrapper's per-call checks.
+_clip = getattr(np, "_core", getattr(np, "core", np)).umath.clip
 
 
 def xla_restore_numpy(

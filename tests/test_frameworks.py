@@ -1,0 +1,334 @@
+"""Every framework natively, whatever KERAS_BACKEND says: NumPy, TensorFlow, PyTorch, JAX.
+
+The same set for each: an exact uint8 round trip across specs, ranks, layouts
+and dtypes; the result in the caller's framework, where the input lives; no
+mutation; gradients; traces (jit, vmap, tf.function, torch.compile).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from conftest import backend, every_value_batch, expected_restore_gradient, to_layout
+
+from keras_deprocess import (
+    PreprocessSpec,
+    get_spec,
+    preprocess_input,
+    restore_original_image_from_array,
+    spec_from_mean_std,
+)
+
+SPECS = {
+    "caffe": "caffe",
+    "tf": "tf",
+    "torch": "torch",
+    "identity": "identity",
+    "clip": "clip",
+    "half": "half",
+    "bgr-custom": spec_from_mean_std((0.4, 0.5, 0.6), (0.2, 0.25, 0.3), channel_order="BGR", name="bgr"),
+}
+# bfloat16 keeps 8 significant bits: exact as uint8 for the registered maps
+# (the precision contract), not for arbitrary ones: CLIP's std is 20% wider than ImageNet's.
+BFLOAT16_SPECS = ("caffe", "tf", "torch", "identity", "half")
+
+
+def _preprocessed(spec, data_format: str, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    images = every_value_batch()
+    if rank == 3:
+        images = images[0]
+    elif rank == 5:
+        images = np.stack([images, images[:, ::-1]])
+    images = to_layout(images, data_format) if rank < 5 else images
+    layout = data_format if rank < 5 else "channels_last"
+    return images, preprocess_input(images.astype(np.float64), spec, data_format=layout)
+
+
+ROUND_TRIPS = [
+    (spec, data_format, rank, dtype)
+    for spec in SPECS
+    for data_format, rank in [
+        ("channels_last", 3),
+        ("channels_last", 4),
+        ("channels_last", 5),
+        ("channels_first", 3),
+        ("channels_first", 4),
+    ]
+    for dtype in ("float16", "bfloat16", "float32", "float64")
+    if dtype != "bfloat16" or spec in BFLOAT16_SPECS
+]
+
+
+@pytest.mark.parametrize(("spec", "data_format", "rank", "dtype"), ROUND_TRIPS)
+def test_exact_uint8_round_trip(framework, spec, data_format, rank, dtype):
+    if not framework.supports(dtype):
+        pytest.skip("JAX keeps float64 as float32 unless x64 is on: test_jax_with_x64_computes_float64")
+    images, preprocessed = _preprocessed(SPECS[spec], data_format, rank)
+    layout = data_format if rank < 5 else "channels_last"
+    x = framework.tensor(preprocessed, dtype)
+    before = framework.numpy(x).copy()
+    restored = restore_original_image_from_array(x, SPECS[spec], data_format=layout)
+    assert framework.owns(restored)
+    np.testing.assert_array_equal(framework.numpy(restored), images)
+    assert framework.numpy(restored).dtype == np.uint8
+    np.testing.assert_array_equal(framework.numpy(x), before)  # never mutated
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("spec", ["caffe", "torch", "bgr-custom"])
+def test_float_output_keeps_the_framework_and_matches_numpy(framework, spec, dtype):
+    if not framework.supports(dtype):
+        pytest.skip("JAX without x64 has no float64")
+    images, preprocessed = _preprocessed(SPECS[spec], "channels_last", 4)
+    x = framework.tensor(preprocessed, dtype)
+    restored = restore_original_image_from_array(
+        x, SPECS[spec], data_format="channels_last", dtype=dtype, clip=False
+    )
+    assert framework.owns(restored)
+    tolerance = {"float16": 0.25, "float32": 1e-4, "float64": 1e-9}[dtype]
+    np.testing.assert_allclose(framework.numpy(restored).astype(np.float64), images, atol=tolerance)
+
+
+def test_forward_pass_keeps_the_framework(framework):
+    images = every_value_batch()
+    x = framework.tensor(images)
+    y = preprocess_input(x, "DenseNet121", data_format="channels_last")
+    assert framework.owns(y)
+    np.testing.assert_allclose(
+        framework.numpy(y), preprocess_input(images, "DenseNet121", data_format="channels_last"), atol=1e-6
+    )
+    np.testing.assert_array_equal(framework.numpy(x), images)
+
+
+def test_identity_restore_of_a_float_input_is_a_new_array(framework):
+    x = framework.tensor(np.full((2, 2, 3), 7.0, np.float32))
+    y = restore_original_image_from_array(x, mode="identity", data_format="channels_last", dtype="float32")
+    assert y is not x
+    if framework.name in ("numpy", "torch"):  # the mutable ones
+        y[...] = 0
+        assert framework.numpy(x).max() == 7.0
+
+
+@pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
+def test_gradient_is_std_over_scale_per_channel(framework, mode):
+    if framework.name == "numpy":
+        pytest.skip("NumPy has no autodiff")
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 3, 4, 3)).astype(np.float32)
+    weights = np.array([1.0, 2.0, 3.0], np.float32)
+
+    def restore(t):
+        return restore_original_image_from_array(
+            t, mode=mode, data_format="channels_last", dtype="float32", clip=False
+        )
+
+    if framework.name == "torch":
+        import torch
+
+        t = torch.tensor(x, requires_grad=True)
+        (restore(t) * torch.tensor(weights)).sum().backward()
+        gradient = t.grad.numpy()
+    elif framework.name == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        gradient = np.asarray(jax.grad(lambda t: jnp.sum(restore(t) * weights))(jnp.asarray(x)))
+    else:
+        import tensorflow as tf
+
+        t = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            loss = tf.reduce_sum(restore(t) * weights)
+        gradient = tape.gradient(loss, t).numpy()
+    expected = expected_restore_gradient(mode, weights)
+    np.testing.assert_allclose(gradient, np.broadcast_to(expected, x.shape), rtol=1e-5)
+
+
+# -- PyTorch ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+def test_torch_tensor_that_requires_grad(torch):
+    images, preprocessed = _preprocessed("torch", "channels_first", 4)
+    x = torch.tensor(preprocessed.astype(np.float32), requires_grad=True)
+    restored = restore_original_image_from_array(x, "imagenet")  # channels_first: PyTorch's layout
+    assert restored.dtype == torch.uint8
+    assert not restored.requires_grad
+    np.testing.assert_array_equal(restored.numpy(), images)
+    as_float = restore_original_image_from_array(x, "imagenet", dtype="float32", clip=False)
+    assert as_float.requires_grad
+    assert as_float.grad_fn is not None
+
+
+def test_torch_defaults_to_channels_first(torch):
+    images, preprocessed = _preprocessed("clip", "channels_first", 3)
+    restored = restore_original_image_from_array(torch.tensor(preprocessed), "clip")
+    assert tuple(restored.shape) == (3, 16, 16)
+    np.testing.assert_array_equal(restored.numpy(), images)
+
+
+def test_torch_bfloat16_and_non_contiguous(torch):
+    images, preprocessed = _preprocessed("torch", "channels_last", 4)
+    nhwc = torch.tensor(preprocessed, dtype=torch.float32)
+    as_nchw_view = nhwc.permute(0, 3, 1, 2)  # channels_first, not contiguous
+    restored = restore_original_image_from_array(as_nchw_view, "torch")
+    np.testing.assert_array_equal(restored.permute(0, 2, 3, 1).numpy(), images)
+    half = restore_original_image_from_array(nhwc.to(torch.bfloat16), "torch", data_format="channels_last")
+    np.testing.assert_array_equal(half.numpy(), images)
+
+
+def test_torch_device_is_kept(torch):
+    x = torch.zeros((1, 3, 2, 2))
+    assert restore_original_image_from_array(x, "imagenet").device == x.device
+
+
+@pytest.mark.skipif("not __import__('torch').cuda.is_available()", reason="no CUDA device on this machine")
+def test_torch_cuda_stays_on_the_device(torch):
+    images, preprocessed = _preprocessed("caffe", "channels_first", 4)
+    x = torch.tensor(preprocessed, dtype=torch.float32, device="cuda")
+    restored = restore_original_image_from_array(x, "caffe")
+    assert restored.device == x.device
+    np.testing.assert_array_equal(restored.cpu().numpy(), images)
+
+
+@pytest.mark.skipif(
+    backend() != "tensorflow", reason="independent of KERAS_BACKEND; compiling once is enough"
+)
+@pytest.mark.parametrize("compiler", ["aot_eager", "inductor"])
+def test_torch_compile(torch, compiler):
+    images, preprocessed = _preprocessed("caffe", "channels_first", 4)
+    x = torch.tensor(preprocessed, dtype=torch.float32)
+
+    @torch.compile(backend=compiler, fullgraph=True)
+    def restore(t):
+        return restore_original_image_from_array(t, "VGG16", data_format="channels_first")
+
+    np.testing.assert_array_equal(restore(x).numpy(), images)
+
+
+# -- JAX ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def jax():
+    return pytest.importorskip("jax")
+
+
+def test_jax_jit_vmap_and_eager_agree(jax):
+    images, preprocessed = _preprocessed("caffe", "channels_last", 4)
+    x = jax.numpy.asarray(preprocessed.astype(np.float32))
+
+    def restore(t):
+        return restore_original_image_from_array(t, "VGG16", data_format="channels_last")
+
+    np.testing.assert_array_equal(np.asarray(restore(x)), images)
+    np.testing.assert_array_equal(np.asarray(jax.jit(restore)(x)), images)
+    np.testing.assert_array_equal(np.asarray(jax.vmap(restore)(x)), images)
+
+
+def _run(code: str, **env: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_jax_sharded_array_keeps_its_sharding():
+    output = _run(
+        """
+        import json
+        import jax, numpy as np
+        from jax.sharding import NamedSharding, PartitionSpec, Mesh
+        from keras_deprocess import preprocess_input, restore_original_image_from_array
+        images = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+        mesh = Mesh(np.array(jax.devices()), ("batch",))
+        sharding = NamedSharding(mesh, PartitionSpec("batch"))
+        x = jax.device_put(preprocess_input(images, "VGG16", data_format="channels_last"), sharding)
+        y = restore_original_image_from_array(x, "VGG16", data_format="channels_last")
+        print(json.dumps([len(jax.devices()), y.sharding == x.sharding, bool(np.array_equal(y, images))]))
+        """,
+        XLA_FLAGS="--xla_force_host_platform_device_count=2",
+        JAX_PLATFORMS="cpu",
+    )
+    assert json.loads(output) == [2, True, True]
+
+
+def test_jax_with_x64_computes_float64():
+    output = _run(
+        """
+        import json
+        import jax, jax.numpy as jnp, numpy as np
+        from keras_deprocess import preprocess_input, restore_original_image_from_array
+        images = np.random.default_rng(0).integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
+        pre = preprocess_input(images.astype(np.float64), "DenseNet121", data_format="channels_last")
+        x = jnp.asarray(pre)
+        y = jax.jit(lambda t: restore_original_image_from_array(t, "DenseNet121", data_format="channels_last",
+                    dtype="float64", clip=False))(x)
+        print(json.dumps([str(x.dtype), str(y.dtype), float(np.abs(np.asarray(y) - images).max()) < 1e-9]))
+        """,
+        JAX_ENABLE_X64="1",
+        JAX_PLATFORMS="cpu",
+    )
+    assert json.loads(output) == ["float64", "float64", True]
+
+
+# -- only the caller's framework is imported --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("framework_name", "make"),
+    [
+        ("torch", "import torch; x = torch.tensor(pre).permute(0, 3, 1, 2)"),
+        ("jax", "import jax.numpy as jnp; x = jnp.asarray(pre).transpose(0, 3, 1, 2)"),
+    ],
+)
+def test_restoring_a_tensor_imports_no_other_framework(framework_name, make):
+    output = _run(
+        f"""
+        import json, sys
+        import numpy as np
+        import keras_deprocess as kd
+        images = np.random.default_rng(0).integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
+        pre = kd.preprocess_input(images, "VGG16", data_format="channels_last")
+        {make}
+        kd.restore_original_image_from_array(x, "VGG16", data_format="channels_first")
+        kd.restore_original_image_from_array(x, "VGG16", data_format="channels_first", dtype="float32")
+        kd.preprocess_input(x, "imagenet", data_format="channels_first")
+        kd.to_images(x, "VGG16", data_format="channels_first"); kd.detect_mode(x, "channels_first")
+        print(json.dumps(sorted(m for m in ("tensorflow", "keras", "jax", "torch") if m in sys.modules)))
+        """,
+        KERAS_BACKEND="tensorflow",
+    )
+    assert json.loads(output) == [framework_name]
+
+
+def test_a_keras_variable_is_read_through_its_value(keras_module):
+    images, preprocessed = _preprocessed("tf", "channels_last", 4)
+    variable = keras_module.Variable(preprocessed.astype(np.float32))
+    restored = restore_original_image_from_array(variable, "tf", data_format="channels_last")
+    np.testing.assert_array_equal(np.asarray(keras_module.ops.convert_to_numpy(restored)), images)
+
+
+def test_spec_objects_are_interchangeable_across_frameworks(framework):
+    spec = get_spec("clip")
+    assert isinstance(spec, PreprocessSpec)
+    images, preprocessed = _preprocessed(spec, "channels_last", 4)
+    restored = restore_original_image_from_array(
+        framework.tensor(preprocessed), spec.to_config(), data_format="channels_last"
+    )
+    np.testing.assert_array_equal(framework.numpy(restored), images)
