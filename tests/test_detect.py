@@ -87,3 +87,79 @@ def test_errors():
         detect_mode(np.zeros((4, 3), np.float32), "channels_last")
     with pytest.raises(DeprocessError, match=r"Expected 3 channels"):
         detect_mode(np.zeros((4, 4, 5), np.float32), "channels_last")
+
+
+# -- the asker's call: no model, no mode; and mode='auto' -------------------------------
+
+
+def test_neither_model_nor_mode_names_the_detected_mode():
+    from keras_deprocess import restore_original_image_from_array
+
+    x = preprocess_input(synthetic_images(0), "VGG16", data_format="channels_last")
+    with pytest.raises(DeprocessError) as raised:
+        restore_original_image_from_array(x, data_format="channels_last")
+    message = str(raised.value)
+    assert "Received neither" in message
+    assert "look like 'caffe' (" in message
+    assert "% confident" in message
+    assert "VGG16" in message
+    assert "Pass mode='caffe'" in message
+    assert "mode='auto'" in message
+
+
+def test_neither_for_a_preset_advises_model_not_mode():
+    from keras_deprocess import restore_original_image_from_array
+
+    x = preprocess_input(synthetic_images(1), "clip", data_format="channels_last")
+    with pytest.raises(DeprocessError, match=r"look like 'clip' .*Pass model='clip'"):
+        restore_original_image_from_array(x, data_format="channels_last")
+
+
+@pytest.mark.parametrize("name", ["VGG16", "clip", "DenseNet121", "Xception"])
+def test_mode_auto_restores_exactly(name):
+    from keras_deprocess import restore_original_image_from_array
+
+    images = synthetic_images(2)
+    x = preprocess_input(images, name, data_format="channels_last")
+    restored = restore_original_image_from_array(x, mode="auto", data_format="channels_last")
+    np.testing.assert_array_equal(restored, images)
+
+
+def test_mode_auto_refuses_a_tie_naming_the_candidates():
+    from keras_deprocess import restore_original_image_from_array
+
+    flat = np.zeros((1, 8, 8, 3), np.float32)  # fits several maps equally well
+    with pytest.raises(
+        DeprocessError, match=r"mode='auto' to find one clear mode .* The values fit several: '"
+    ):
+        restore_original_image_from_array(flat, mode="auto", data_format="channels_last")
+
+
+def test_mode_auto_inside_a_trace_asks_for_the_mode():
+    jax = pytest.importorskip("jax")
+    from keras_deprocess import restore_original_image_from_array
+
+    def restore(t):
+        return restore_original_image_from_array(t, mode="auto", data_format="channels_last")
+
+    with pytest.raises(DeprocessError, match="inside a traced function"):
+        jax.jit(restore)(jax.numpy.zeros((1, 2, 2, 3)))
+
+
+@pytest.mark.parametrize(
+    ("array", "match"),
+    [
+        (np.zeros((0, 4, 4, 3), np.float32), "at least one pixel"),
+        (np.full((1, 4, 4, 3), np.nan, np.float32), "no finite pixel"),
+        (np.zeros((1, 4, 4, 3), np.complex64), "real floating-point"),
+    ],
+    ids=["empty", "all-nan", "complex"],
+)
+def test_detect_mode_refuses_what_it_cannot_rank(array, match):
+    with pytest.raises(DeprocessError, match=match):
+        detect_mode(array, data_format="channels_last")
+
+
+def test_detect_mode_refuses_object_arrays():
+    with pytest.raises(DeprocessError, match="Received dtype object"):
+        detect_mode(np.array([[[[1.0, "a", None]]]], dtype=object), data_format="channels_last")

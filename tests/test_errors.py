@@ -231,3 +231,85 @@ def test_keras_itself_mutates_float_numpy_input_and_we_do_not(keras_module):
     preprocess_input(our_copy, "VGG16", data_format="channels_last")
     assert not np.array_equal(keras_copy, image)
     np.testing.assert_array_equal(our_copy, image)
+
+
+# -- arguments that used to escape as bare NumPy or internal errors ----------------------
+
+
+def test_ragged_list_is_refused_clearly():
+    with pytest.raises(DeprocessError, match="rows have different lengths"):
+        restore_original_image_from_array([[[0.0, 0.0, 0.0]], [[0.0, 0.0]]], "VGG16")
+
+
+def test_spec_configs_missing_and_unknown_keys():
+    from keras_deprocess import get_spec
+
+    assert get_spec({"scale": 1}).is_identity  # missing fields take their defaults
+    with pytest.raises(DeprocessError, match=r"unknown keys \['colour'\]"):
+        get_spec({"scale": 1, "colour": "red"})
+    with pytest.raises(DeprocessError, match="Expected a spec config"):
+        PreprocessSpec.from_config(["scale", 1])
+
+
+def test_infer_spec_of_something_not_callable():
+    from keras_deprocess import infer_spec
+
+    with pytest.raises(DeprocessError, match=r"Expected `fn` to be a preprocessing function.*Received: fn=5"):
+        infer_spec(5)
+
+
+def test_infer_spec_wraps_the_functions_own_error():
+    from keras_deprocess import infer_spec
+
+    def broken(x):
+        raise RuntimeError("boom")
+
+    with pytest.raises(DeprocessError, match="Calling it raised RuntimeError: boom"):
+        infer_spec(broken, data_format="channels_last")
+
+
+def test_same_as_takes_names_too():
+    from keras_deprocess import get_spec
+
+    assert get_spec("imagenet").same_as("torch")
+    with pytest.raises(DeprocessError, match="Unknown model or mode"):
+        get_spec("imagenet").same_as("nope")
+
+
+@pytest.mark.parametrize("clip", ["False", 0, None])
+def test_clip_must_be_a_bool(clip):
+    with pytest.raises(DeprocessError, match=r"Expected `clip` to be True or False"):
+        restore_original_image_from_array(_preprocessed(), "VGG16", dtype="float32", clip=clip)
+
+
+def test_dtype_none_is_refused_with_advice():
+    with pytest.raises(DeprocessError, match=r"Received: dtype=None. Use dtype='uint8'"):
+        restore_original_image_from_array(_preprocessed(), "VGG16", dtype=None)
+
+
+def test_forward_integer_dtype_advice_is_a_float():
+    with pytest.raises(DeprocessError, match=r"Pass dtype='float32'") as raised:
+        preprocess_input(np.zeros((2, 2, 3), np.uint8), "VGG16", dtype="int32")
+    assert "uint8" not in str(raised.value).split("Received")[1]
+
+
+def test_huge_arguments_are_truncated_in_messages():
+    with pytest.raises(DeprocessError) as raised:
+        restore_original_image_from_array(_preprocessed(), "x" * 10**6)
+    assert len(str(raised.value)) < 1000
+    assert "characters)" in str(raised.value)
+
+
+def test_no_warning_leaks_on_valid_extreme_input():
+    import warnings
+
+    x = np.full((2, 4, 4, 3), 65000.0, np.float16)
+    x[0] = -65000.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = restore_original_image_from_array(x, "VGG16", data_format="channels_last")
+        big = np.full((2, 4, 4, 3), 3e38, np.float32)
+        restore_original_image_from_array(big, "DenseNet121", data_format="channels_last")
+        restore_original_image_from_array(np.full((1, 2, 2, 3), 1e308), "tf", data_format="channels_last")
+    assert out[0].max() == 0
+    assert out[1].min() == 255
