@@ -256,6 +256,156 @@ assert np.array_equal(restore_original_image_from_array(unlabeled, best.spec), b
 ]
 
 
+TORCH_SETUP = """import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg" if os.environ.get("CI") else matplotlib.get_backend())
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from keras_deprocess.images import demo_image
+
+# Figures go to NOTEBOOK_FIGURES when set (the README's pictures), else a temporary folder.
+FIGURES = Path(os.environ.get("NOTEBOOK_FIGURES") or tempfile.mkdtemp())
+FIGURES.mkdir(parents=True, exist_ok=True)
+photo = demo_image()  # 128x128 RGB uint8, public domain (NASA)
+print(torch.__version__, photo.shape)"""
+
+PYTORCH_NORMALIZE = [
+    new_markdown_cell(
+        "# PyTorch: undoing `ToTensor()` + `Normalize(mean, std)` exactly\n\n"
+        "A torchvision pipeline, a CLIP preprocess and a VAE's [-1, 1] output all end in a float "
+        "tensor shaped (N, 3, H, W) that neither `plt.imshow` nor `PIL.Image.fromarray` can show. "
+        "keras-deprocess handles torch tensors natively, on any device, whatever `KERAS_BACKEND` "
+        "says, and this notebook never imports TensorFlow or Keras.\n\n"
+        "torchvision has no CPU build on the machines that run this notebook in the tests, so its "
+        "two transforms are written out in torch below, exactly as torchvision computes them."
+    ),
+    new_code_cell(TORCH_SETUP),
+    new_code_cell(
+        """IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+class ToTensor:  # torchvision.transforms.ToTensor: HWC uint8 -> CHW float in [0, 1]
+    def __call__(self, image):
+        return torch.from_numpy(np.ascontiguousarray(np.asarray(image).transpose(2, 0, 1))).float().div(255)
+
+
+class Normalize:  # torchvision.transforms.Normalize
+    def __init__(self, mean, std):
+        self.mean, self.std = mean, std
+
+    def __call__(self, tensor):
+        mean = torch.as_tensor(self.mean).view(-1, 1, 1)
+        std = torch.as_tensor(self.std).view(-1, 1, 1)
+        return (tensor - mean) / std
+
+
+class Compose:
+    def __init__(self, transforms):
+        self.transforms = transforms
+
+    def __call__(self, image):
+        for transform in self.transforms:
+            image = transform(image)
+        return image
+
+
+preprocess = Compose([ToTensor(), Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+crops = [photo[y : y + 64, x : x + 64] for y in (0, 32, 64) for x in (0, 32, 64)][:8]
+originals = np.stack(crops)  # (8, 64, 64, 3) uint8: what we want back
+batch = torch.stack([preprocess(crop) for crop in crops])  # (8, 3, 64, 64) float32
+print(batch.shape, batch.dtype, f"range [{batch.min():.2f}, {batch.max():.2f}]")"""
+    ),
+    new_markdown_cell(
+        "## What a naive `imshow` shows\n\n"
+        "Permuting to HWC is not enough: `imshow` clips floats to [0, 1], so the normalized tensor "
+        "looks dark and blotchy."
+    ),
+    new_code_cell(
+        """naive = batch[0].permute(1, 2, 0).numpy()
+fig, axes = plt.subplots(1, 2, figsize=(6, 3))
+axes[0].imshow(np.clip(naive, 0, 1))
+axes[0].set_title("naive imshow", fontsize=9)
+axes[1].imshow(originals[0])
+axes[1].set_title("the original", fontsize=9)
+for ax in axes:
+    ax.axis("off")
+plt.show()"""
+    ),
+    new_markdown_cell(
+        "## The usual recipe: `Normalize(-mean/std, 1/std)`, then `mul(255).byte()`\n\n"
+        'This is the answer usually given to torchvision\'s "Un-Normalize" request, followed by what '
+        "`to_pil_image` does to a float tensor. It is close: the pictures look right. But `byte()` "
+        "truncates, and the inverse in float32 lands a hair below whole numbers."
+    ),
+    new_code_cell(
+        """inverse_mean = [-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD, strict=True)]
+unnormalize = Normalize(inverse_mean, [1 / s for s in IMAGENET_STD])
+recipe = unnormalize(batch).mul(255).byte().permute(0, 2, 3, 1).numpy()
+off = recipe.astype(int) - originals
+print(f"the recipe: {np.count_nonzero(off)} of {off.size} values wrong, "
+      f"{np.count_nonzero(off == -1)} of them one level too dark")"""
+    ),
+    new_markdown_cell("## The exact inverse: `to_images` and `image_grid`"),
+    new_code_cell(
+        """import sys
+
+from keras_deprocess import get_spec, image_grid, to_images
+
+restored = to_images(batch, preprocess)  # the pipeline itself is the handle; (N, H, W, 3) uint8
+print(get_spec(preprocess))
+assert np.array_equal(restored, originals), "not exact"
+print(f"exact: all {restored.size} values equal the originals")
+print("frameworks imported:", sorted(m for m in ("tensorflow", "keras", "jax") if m in sys.modules) or "none")
+
+grid = image_grid(batch, columns=4, model=preprocess)  # like torchvision's make_grid, after the inverse
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
+as_bytes = np.clip(batch.permute(0, 2, 3, 1).numpy() * 255, 0, 255).astype(np.uint8)
+axes[0].imshow(image_grid(as_bytes, columns=4))
+axes[0].set_title("naive: the normalized tensor as an image", fontsize=9)
+axes[1].imshow(grid)
+axes[1].set_title("image_grid(batch, model=preprocess): exact", fontsize=9)
+for ax in axes:
+    ax.axis("off")
+fig.tight_layout()
+fig.savefig(FIGURES / "pytorch_naive_vs_exact.png", dpi=60)
+plt.show()"""
+    ),
+    new_markdown_cell(
+        "## CLIP, and a VAE's [-1, 1] output\n\n"
+        "CLIP normalizes with its own mean and std (the `clip` preset); VAEs and diffusion models "
+        "work in [-1, 1], mean = std = 0.5 (the `half` preset). A tensor that requires grad is "
+        "fine: uint8 output never touches autograd, and float output stays differentiable."
+    ),
+    new_code_cell(
+        """from keras_deprocess import restore_original_image_from_array
+
+CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
+clip_batch = Compose([ToTensor(), Normalize(CLIP_MEAN, CLIP_STD)])
+clip_input = torch.stack([clip_batch(crop) for crop in crops])
+assert np.array_equal(to_images(clip_input, "clip"), originals)
+
+latent_decoded = (torch.stack([ToTensor()(crop) for crop in crops]) * 2 - 1).requires_grad_()  # [-1, 1]
+assert np.array_equal(to_images(latent_decoded, "half"), originals)
+as_float = restore_original_image_from_array(latent_decoded, "half", dtype="float32", clip=False)
+as_float.mean().backward()  # differentiable: d pixel / d input = 127.5
+slope = float(latent_decoded.grad.flatten()[0] * as_float.numel())
+print("CLIP exact, VAE exact; d pixel / d input:", slope)"""
+    ),
+]
+
+NOTEBOOKS = {
+    "style_transfer.ipynb": STYLE_TRANSFER,
+    "feature_extraction_debugging.ipynb": FEATURE_EXTRACTION,
+    "pytorch_normalize.ipynb": PYTORCH_NORMALIZE,
+}
+
+
 def write(name: str, cells: list[nbformat.NotebookNode]) -> None:
     notebook = new_notebook(cells=cells)
     for index, cell in enumerate(notebook.cells):
@@ -265,5 +415,5 @@ def write(name: str, cells: list[nbformat.NotebookNode]) -> None:
 
 
 if __name__ == "__main__":
-    write("style_transfer.ipynb", STYLE_TRANSFER)
-    write("feature_extraction_debugging.ipynb", FEATURE_EXTRACTION)
+    for notebook_name, notebook_cells in NOTEBOOKS.items():
+        write(notebook_name, notebook_cells)

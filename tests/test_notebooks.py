@@ -14,7 +14,9 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 @pytest.mark.skipif(
     backend() != "tensorflow", reason="the notebooks pick TensorFlow themselves; one run is enough"
 )
-@pytest.mark.parametrize("name", ["style_transfer.ipynb", "feature_extraction_debugging.ipynb"])
+@pytest.mark.parametrize(
+    "name", ["style_transfer.ipynb", "feature_extraction_debugging.ipynb", "pytorch_normalize.ipynb"]
+)
 def test_notebook_runs_top_to_bottom(name, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
@@ -42,10 +44,7 @@ def test_notebooks_are_generated_from_build_notebooks_py(tmp_path, monkeypatch):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     monkeypatch.setattr(module, "HERE", tmp_path)
-    for name, cells in (
-        ("style_transfer.ipynb", module.STYLE_TRANSFER),
-        ("feature_extraction_debugging.ipynb", module.FEATURE_EXTRACTION),
-    ):
+    for name, cells in module.NOTEBOOKS.items():
         module.write(name, cells)
         generated = (tmp_path / name).read_text()
         assert generated == (NOTEBOOKS / name).read_text(), f"run notebooks/build_notebooks.py ({name})"

@@ -136,8 +136,13 @@ def test_step_table_handles_nan_and_infinities():
 
     x = jnp.asarray([[[np.nan, np.inf, -np.inf]]], jnp.float32)
     ops = backend_for(x)
-    assert not ops.has_float64(x)
-    out = affine.restore_affine(ops, x, get_spec("torch").inverse_affine(), 2, "uint8", True, zero_nan=True)
+    ops.has_float64 = lambda _: False  # as on a TPU
+    try:
+        out = affine.restore_affine(
+            ops, x, get_spec("torch").inverse_affine(), 2, "uint8", True, zero_nan=True
+        )
+    finally:
+        del ops.has_float64
     np.testing.assert_array_equal(np.asarray(out), [[[0, 255, 0]]])
 
 

@@ -9,6 +9,7 @@ these methods.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -52,6 +53,10 @@ class Backend:
     def has_float64(self, x: Any) -> bool:
         """True when float64 arithmetic is available for `x` where it lives."""
         return True
+
+    def float64_scope(self) -> contextlib.AbstractContextManager[None]:
+        """Where float64 arithmetic must be switched on for the block it guards (JAX's x64)."""
+        return contextlib.nullcontext()
 
     def needs_gradient(self, x: Any) -> bool:
         """True when autodiff may follow this array through our math."""

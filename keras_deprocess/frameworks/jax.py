@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -33,7 +35,18 @@ class JaxBackend(Backend):
         return isinstance(x, self.jax.core.Tracer)
 
     def has_float64(self, x: Any) -> bool:
-        return bool(self.jax.config.read("jax_enable_x64"))
+        # float64 is emulated, slowly or not at all, on TPUs.
+        return bool(self.jax.default_backend() != "tpu")
+
+    def float64_scope(self) -> contextlib.AbstractContextManager[None]:
+        """x64 for the block only, also inside `jit` (JAX keeps float64 as float32 otherwise)."""
+        if self.jax.config.read("jax_enable_x64"):
+            return contextlib.nullcontext()
+        state = getattr(self.jax, "enable_x64", None)
+        if callable(state):
+            return state(True)  # type: ignore[no-any-return]
+        experimental = importlib.import_module("jax.experimental")  # older JAX
+        return experimental.enable_x64()  # type: ignore[no-any-return]
 
     def needs_gradient(self, x: Any) -> bool:
         # jax.grad traces: a concrete array is never being differentiated.

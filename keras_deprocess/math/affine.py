@@ -16,14 +16,14 @@ channel ``k``:
 round half to even of the exact inverse of the given float values. It is
 written as a sum then a product, not ``x * m + b``, so that no compiler can
 fuse it into a multiply-add with one rounding fewer (XLA does, on CPU): every
-engine then computes the same two roundings. Where float64 exists (NumPy, TensorFlow,
-PyTorch except on MPS, JAX with x64 enabled) that is what is computed. Where
-it does not (JAX's default, MPS), float32 gives a first estimate, off by at
-most one level next to a rounding boundary, and a table of the float32
-inputs at which the reference output steps up (257 per channel, computed
-once per spec by bisection over the float32 values against the float64
-reference itself) corrects it. Both give the reference bit for bit, for every
-float16, bfloat16 and float32 input.
+engine then computes the same two roundings. Where float64 exists (NumPy,
+TensorFlow, PyTorch except on MPS, JAX except on TPUs, inside a local x64
+scope when x64 is off) that is what is computed. Where it does not (MPS,
+TPUs), float32 gives a first estimate, off by at most one level next to a
+rounding boundary, and a table of the float32 inputs at which the reference
+output steps up (257 per channel, computed once per spec by bisection over
+the float32 values against the float64 reference itself) corrects it. Both
+give the reference bit for bit, for every float16, bfloat16 and float32 input.
 """
 
 from __future__ import annotations
@@ -82,9 +82,11 @@ def restore_affine(
     """
     if out_dtype == "uint8":
         if backend.has_float64(x):
-            y = _rounding_form(backend, backend.cast(x, "float64"), affine, axis)
-            y = backend.clip(backend.round(backend.zero_nan(y) if zero_nan else y), 0.0, 255.0)
-            return backend.cast(y, "uint8")
+            with backend.float64_scope():
+                y = _rounding_form(backend, backend.cast(x, "float64"), affine, axis)
+                # Whole numbers are exact in float32, where clipping is cheaper.
+                y = backend.cast(backend.round(backend.zero_nan(y) if zero_nan else y), "float32")
+            return backend.cast(backend.clip(y, 0.0, 255.0), "uint8")
         return _uint8_by_thresholds(backend, x, affine, axis)
     compute = compute_dtype(backend.dtype_name(x))
     y = apply_affine(backend, backend.cast(x, compute), affine, axis, compute)
