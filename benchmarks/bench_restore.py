@@ -230,6 +230,56 @@ def tensorflow_section() -> list[tuple[str, float, str, float]]:
     return rows
 
 
+def torch_section() -> list[tuple[str, float, str, float]]:
+    import torch
+
+    rows = []
+    x = torch.from_numpy(np.random.default_rng(4).uniform(-2.2, 2.7, (64, 3, 224, 224)).astype(np.float32))
+    std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
+
+    def hand() -> Any:
+        return ((x * std + mean) * 255).round().clamp(0, 255).to(torch.uint8)
+
+    ours = median_ms(lambda: restore_original_image_from_array(x, "imagenet"))
+    rows.append(
+        (
+            f"torch CPU N=64 NCHW -> uint8 ({torch.get_num_threads()} threads)",
+            ours,
+            "hand-written",
+            median_ms(hand),
+        )
+    )
+    target = torch.empty_like(x)
+    rows.append(("torch CPU N=64 NCHW -> uint8", ours, "Tensor.copy_", median_ms(lambda: target.copy_(x))))
+    return rows
+
+
+def jax_section() -> list[tuple[str, float, str, float]]:
+    import jax
+    import jax.numpy as jnp
+
+    rows = []
+    x = jnp.asarray(np.random.default_rng(5).uniform(-120, 150, (64, 224, 224, 3)).astype(np.float32))
+    offset = jnp.asarray(get_spec("caffe").inverse_affine().offset, jnp.float32)
+    hand = jax.jit(lambda t: jnp.clip(jnp.round(jnp.flip(t, -1) + offset), 0, 255).astype(jnp.uint8))
+    ours = jax.jit(lambda t: restore_original_image_from_array(t, "VGG16", data_format="channels_last"))
+    hand_ms = median_ms(lambda: hand(x).block_until_ready())
+    rows.append(
+        (
+            "jax.jit, N=64 caffe -> uint8",
+            median_ms(lambda: ours(x).block_until_ready()),
+            "hand-written jnp",
+            hand_ms,
+        )
+    )
+    eager = median_ms(
+        lambda: restore_original_image_from_array(x, "VGG16", data_format="channels_last").block_until_ready()
+    )
+    rows.append(("JAX eager (host engine), N=64 caffe -> uint8", eager, "hand-written jnp, jit", hand_ms))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -239,6 +289,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"NumPy {np.__version__}; {os.cpu_count()} CPUs; NumPy engine first: {numpy_engine()}")
     sections = [("NumPy", numpy_section(args.quick)), ("Overheads", overhead_section())]
+    sections.append(("PyTorch", torch_section()))
+    sections.append(("JAX", jax_section()))
     if not args.no_tf:
         sections.append(("TensorFlow (and NumPy once TensorFlow is imported)", tensorflow_section()))
         print(f"NumPy engine then: {numpy_engine()}")

@@ -30,3 +30,17 @@ def test_ci_runs_the_readme_test_command():
     for backend in ("tensorflow", "jax", "torch"):
         assert f"KERAS_BACKEND={backend} python -m pytest" in command
     assert "test-command" in (ROOT / ".ci" / "run").read_text()
+
+
+def _example(name: str) -> str:
+    marker = f"<!-- example: {name} "
+    return README.split(marker)[1].split("```python\n")[1].split("```")[0]
+
+
+def test_the_pytorch_example_runs(tmp_path, monkeypatch):
+    import pytest
+
+    pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)  # it saves first.png
+    exec(compile(_example("pytorch"), "README.md (pytorch example)", "exec"), {})
+    assert (tmp_path / "first.png").exists()
