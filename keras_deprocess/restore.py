@@ -115,6 +115,8 @@ def restore_original_image_from_array(
     shape = backend.shape(x)
     axis = channel_axis(shape, spec, data_format)
     require_float(backend.dtype_name(x), shape)
+    if not spec.is_affine and not backend.is_traced(x):
+        _check_lab_input(backend, x, spec, axis)
     try:
         return dispatch.inverse(backend, x, spec, axis, out_dtype, clip)
     except NonFinite as error:
@@ -306,9 +308,21 @@ def channel_axis(shape: Any, spec: PreprocessSpec, data_format: str) -> int:
     if shape[other_axis] == spec.channels:
         other_where = "the last axis" if other == "channels_last" else f"axis {other_axis}"
         message += f" It has {spec.channels} channels on {other_where}: pass {advise(data_format=other)}."
+    elif not spec.is_affine and shape[axis] == 2:
+        from keras_deprocess.colorization import two_channel_hint
+
+        message = message.split(" Received shape")[0] + "." + two_channel_hint(shape, data_format)
     else:
-        message += f" Pass RGB images with {spec.channels} channels."
+        message += f" Pass {'Lab' if not spec.is_affine else 'RGB'} images with {spec.channels} channels."
     raise DeprocessError(message)
+
+
+def _check_lab_input(backend: Backend, x: Any, spec: PreprocessSpec, axis: int) -> None:
+    from keras_deprocess.colorization import check_lightness
+
+    index: list[Any] = [slice(None)] * len(backend.shape(x))
+    index[axis] = 0
+    check_lightness(backend.to_numpy(x[tuple(index)]), spec)
 
 
 def nonfinite_error(counts: tuple[int, int, int], size: int) -> DeprocessError:

@@ -17,9 +17,20 @@ from typing import Any, NamedTuple
 
 from keras_deprocess.errors import DeprocessError, shown
 
-__all__ = ["CAFFE", "IDENTITY", "TF", "TORCH", "Affine", "PreprocessSpec", "spec_from_mean_std"]
+__all__ = [
+    "CAFFE",
+    "IDENTITY",
+    "TF",
+    "TORCH",
+    "Affine",
+    "PreprocessSpec",
+    "spec_from_lab",
+    "spec_from_mean_std",
+]
 
 RGB = "RGB"
+RGB_SPACE, LAB_SPACE = "rgb", "lab"
+COLOR_SPACES = (RGB_SPACE, LAB_SPACE)
 
 
 class Affine(NamedTuple):
@@ -85,10 +96,10 @@ def _check_coefficients(spec: PreprocessSpec) -> None:
 
 @dataclass(frozen=True)
 class PreprocessSpec:
-    r"""A per-channel affine preprocessing step with a channel order.
+    r"""A preprocessing step as data: a colour space, a channel order, a per-channel affine map.
 
     The forward pass maps an RGB image with values in [0, 255] to the model's
-    input. For output channel ``c``:
+    input. In the default colour space, 'rgb', for output channel ``c``:
 
     .. math::
 
@@ -103,6 +114,14 @@ class PreprocessSpec:
     ``mean`` and ``std`` are given in the *output* channel order, as Keras
     gives them: 'caffe' subtracts ``[103.939, 116.779, 123.68]`` from B, G, R.
 
+    With ``color_space='lab'`` the image is first converted to CIE Lab as
+    `skimage.color.rgb2lab` computes it (sRGB, D65, 2° observer; L in
+    [0, 100]), and the affine map then applies to (L, a, b):
+    ``y_c = (Lab_c * scale - mean_c) / std_c``. The inverse undoes the map,
+    then converts Lab back to sRGB, clipping colours outside the gamut
+    (`keras_deprocess.out_of_gamut` counts them). `spec_from_lab` builds
+    such specs from an L centre, an L scale and an ab scale.
+
     Args:
         name: A short name, used in messages and tables.
         scale: Multiplier applied to the [0, 255] input first (1/255 for
@@ -110,7 +129,9 @@ class PreprocessSpec:
         mean: One value for all channels, or three (output channel order).
         std: One value for all channels, or three (output channel order).
         channel_order: A permutation of "RGB" naming the input channel that
-            lands in each output channel: "BGR" for 'caffe'.
+            lands in each output channel: "BGR" for 'caffe'. A 'lab' spec
+            keeps L, a, b in order ("RGB", the default, meaning no reordering).
+        color_space: "rgb" (default) or "lab".
         description: Free text for tables and reprs.
 
     Two specs are equal when their fields are equal, whatever their names;
@@ -129,6 +150,7 @@ class PreprocessSpec:
     std: tuple[float, ...] = (1.0,)
     channel_order: str = RGB
     description: str = field(default="", compare=False)
+    color_space: str = RGB_SPACE
 
     def __post_init__(self) -> None:
         mean = _as_float_tuple("mean", self.mean)
@@ -153,6 +175,18 @@ class PreprocessSpec:
                 "Expected `channel_order` to be a permutation of 'RGB', such as 'BGR'. "
                 f"Received: channel_order={shown(self.channel_order)}."
             )
+        space = self.color_space.lower() if isinstance(self.color_space, str) else ""
+        if space not in COLOR_SPACES:
+            raise DeprocessError(
+                f"Expected `color_space` to be one of {COLOR_SPACES}. "
+                f"Received: color_space={shown(self.color_space)}."
+            )
+        if space == LAB_SPACE and order != RGB:
+            raise DeprocessError(
+                "Expected a 'lab' spec to keep its channels as L, a, b (channel_order='RGB', the "
+                f"default). Received: channel_order={shown(self.channel_order)}."
+            )
+        object.__setattr__(self, "color_space", space)
         object.__setattr__(self, "name", str(self.name))
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "std", std)
@@ -164,14 +198,24 @@ class PreprocessSpec:
     def is_identity(self) -> bool:
         """True when both directions return the input unchanged."""
         source, multiplier, offset = self.forward_affine()
-        return source is None and set(multiplier) == {1.0} and set(offset) == {0.0}
+        affine_identity = source is None and set(multiplier) == {1.0} and set(offset) == {0.0}
+        return affine_identity and self.color_space == RGB_SPACE
 
     @property
     def channels(self) -> int | None:
         """3 when the spec needs three channels; None when it applies to any count."""
-        if self.channel_order == RGB and len(self.mean) == len(self.std) == 1:
+        if (
+            self.color_space == RGB_SPACE
+            and self.channel_order == RGB
+            and len(self.mean) == len(self.std) == 1
+        ):
             return None
         return 3
+
+    @property
+    def is_affine(self) -> bool:
+        """True when the whole map is per-channel affine: no colour conversion."""
+        return self.color_space == RGB_SPACE
 
     @cached_property
     def _source(self) -> tuple[int, ...] | None:
@@ -180,11 +224,11 @@ class PreprocessSpec:
         return tuple(RGB.index(letter) for letter in self.channel_order)
 
     def forward_affine(self) -> Affine:
-        """Coefficients of the forward pass: RGB [0, 255] → model input."""
+        """Coefficients of the forward pass: RGB [0, 255] → model input (after the colour conversion)."""
         return self._forward
 
     def inverse_affine(self) -> Affine:
-        """Coefficients of the inverse: model input → RGB [0, 255]."""
+        """Coefficients of the inverse: model input → RGB [0, 255] (before the colour conversion)."""
         return self._inverse
 
     @cached_property
@@ -251,6 +295,8 @@ class PreprocessSpec:
             from keras_deprocess.registry import get_spec
 
             other = get_spec(other)
+        if self.color_space != other.color_space:
+            return False
         mine, theirs = self.forward_affine(), other.forward_affine()
         identity = (0, 1, 2)
         if (mine.source or identity) != (theirs.source or identity):
@@ -270,6 +316,7 @@ class PreprocessSpec:
             "std": list(self.std),
             "channel_order": self.channel_order,
             "description": self.description,
+            "color_space": self.color_space,
         }
 
     @classmethod
@@ -295,6 +342,8 @@ class PreprocessSpec:
         parts.append(f"std={_short(self.std)}")
         if self.channel_order != RGB:
             parts.append(f"channel_order={self.channel_order!r}")
+        if self.color_space != RGB_SPACE:
+            parts.append(f"color_space={self.color_space!r}")
         return f"PreprocessSpec({', '.join(parts)})"
 
 
@@ -347,6 +396,52 @@ def spec_from_mean_std(
     """
     return PreprocessSpec(
         name, scale=scale, mean=mean, std=std, channel_order=channel_order, description=description
+    )
+
+
+def spec_from_lab(
+    l_center: float = 0.0,
+    l_scale: float = 1.0,
+    ab_scale: float = 1.0,
+    *,
+    name: str = "lab_normalized",
+    description: str = "",
+) -> PreprocessSpec:
+    r"""A CIE Lab spec: RGB → Lab (as `skimage.color.rgb2lab`), then L and ab normalized.
+
+    .. math::
+
+        y_L = \frac{L - \mathrm{l\_center}}{\mathrm{l\_scale}}, \quad
+        y_a = \frac{a}{\mathrm{ab\_scale}}, \quad
+        y_b = \frac{b}{\mathrm{ab\_scale}}
+
+    with L in [0, 100] and a, b unnormalized (about -86 to 98, and -108 to
+    94, over the sRGB gamut).
+
+    Args:
+        l_center: Subtracted from L: 50 for Zhang et al.'s colorizers.
+        l_scale: L is then divided by it: 100 for Zhang et al.'s PyTorch
+            models, 1 for the original Caffe deploy.
+        ab_scale: a and b are divided by it: 110 for the PyTorch models.
+        name: A name for tables and messages.
+        description: Free text.
+
+    Returns:
+        A `PreprocessSpec` with ``color_space='lab'``, usable wherever a model
+        name is.
+
+    Example:
+        >>> from keras_deprocess import get_spec, spec_from_lab
+        >>> spec_from_lab(50, 100, 110).same_as(get_spec("colorization"))
+        True
+    """
+    return PreprocessSpec(
+        name,
+        scale=1.0,
+        mean=(l_center, 0.0, 0.0),
+        std=(l_scale, ab_scale, ab_scale),
+        color_space=LAB_SPACE,
+        description=description or f"CIE Lab, then (L - {l_center:g}) / {l_scale:g}, ab / {ab_scale:g}",
     )
 
 

@@ -364,7 +364,15 @@ def test_models_table_and_json(tmp_path):
     assert "VGG16" in result.stdout
     assert "caffe" in result.stdout
     rows = json.loads(run("models", "--json", "--kind", "preset", cwd=tmp_path).stdout)
-    assert [r["name"] for r in rows] == ["imagenet", "clip", "half", "inception"]
+    assert [r["name"] for r in rows] == [
+        "imagenet",
+        "clip",
+        "half",
+        "inception",
+        "lab",
+        "colorization",
+        "colorization-caffe",
+    ]
     assert rows[1]["spec"]["mean"][0] == pytest.approx(0.48145466)
 
 

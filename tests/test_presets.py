@@ -48,7 +48,15 @@ def test_presets_against_their_written_out_formulas(preset, dtype):
 
 def test_presets_are_registered_with_their_equivalent_modes():
     rows = {e.name: e.mode for e in list_models("preset")}
-    assert rows == {"imagenet": "torch", "clip": "clip", "half": "tf", "inception": "tf"}
+    assert rows == {
+        "imagenet": "torch",
+        "clip": "clip",
+        "half": "tf",
+        "inception": "tf",
+        "lab": "lab",
+        "colorization": "colorization",
+        "colorization-caffe": "colorization-caffe",
+    }
     assert get_spec("imagenet").same_as(get_spec("torch"))
     assert get_spec("half").same_as(get_spec("tf"))
     assert get_spec("inception").same_as(get_spec("tf"))

@@ -75,8 +75,9 @@ def test_list_models_table():
     assert len(list_models("constructor")) == len(CONSTRUCTORS)
     assert len(list_models("module")) == len(MODULES)
     assert [e.name for e in list_models("mode")] == ["caffe", "tf", "torch", "identity"]
-    assert [e.name for e in list_models("preset")] == ["imagenet", "clip", "half", "inception"]
-    assert len(rows) == len(CONSTRUCTORS) + len(MODULES) + len(MODES) + 4
+    presets = ["imagenet", "clip", "half", "inception", "lab", "colorization", "colorization-caffe"]
+    assert [e.name for e in list_models("preset")] == presets
+    assert len(rows) == len(CONSTRUCTORS) + len(MODULES) + len(MODES) + len(presets)
     vgg = next(e for e in rows if e.name == "VGG16")
     assert (vgg.kind, vgg.module, vgg.mode, vgg.spec) == ("constructor", "vgg16", "caffe", CAFFE)
     with pytest.raises(DeprocessError, match=r"Expected `kind` to be one of"):

@@ -60,6 +60,8 @@ class ModeGuess(NamedTuple):
 def _candidates() -> list[tuple[PreprocessSpec, tuple[str, ...]]]:
     unique: list[tuple[PreprocessSpec, list[str]]] = []
     for name, spec in (*MODES.items(), *PRESETS.items()):
+        if not spec.is_affine:  # Lab data is not an RGB image under any of these
+            continue
         for known, names in unique:
             if known.same_as(spec):
                 names.append(name)

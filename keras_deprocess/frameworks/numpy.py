@@ -76,6 +76,29 @@ class NumpyBackend(Backend):
     def maximum(self, x: Any, value: float) -> Any:
         return np.maximum(x, value)
 
+    def exp(self, x: Any) -> Any:
+        return np.exp(x)
+
+    def log(self, x: Any) -> Any:
+        return np.log(x)
+
+    def sum(self, x: Any, axis: int) -> Any:
+        return np.sum(x, axis=axis, keepdims=True)
+
+    def max(self, x: Any, axis: int) -> Any:
+        return np.max(x, axis=axis, keepdims=True)
+
+    def kth_smallest(self, x: Any, k: int) -> Any:
+        return np.partition(x, k - 1, axis=-1)[..., k - 1 : k]
+
+    def moveaxis(self, x: Any, source: int, destination: int) -> Any:
+        return np.moveaxis(x, source, destination)
+
+    def resize_bilinear(self, x: Any, height: int, width: int) -> Any:
+        from keras_deprocess.math.resize import resize_bilinear_numpy
+
+        return resize_bilinear_numpy(x, height, width)
+
     def copy(self, x: Any) -> Any:
         return np.array(x, copy=True)
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from keras_deprocess.frameworks.base import Backend
 from keras_deprocess.math import host, kernels
-from keras_deprocess.math.affine import apply_affine, compute_dtype, restore_affine
 from keras_deprocess.math.finite import NonFinite
+from keras_deprocess.math.maps import forward_map, inverse_map
 from keras_deprocess.spec import PreprocessSpec
 
 __all__ = ["forward", "inverse"]
@@ -34,33 +34,28 @@ def inverse(backend: Backend, x: Any, spec: PreprocessSpec, axis: int, out_dtype
     Raises:
         NonFinite: For NaN or ±Inf in `x` when the output is uint8, outside traces.
     """
-    affine = spec.inverse_affine()
     differentiable = out_dtype != "uint8" and backend.needs_gradient(x)
     on_host = None if differentiable else backend.host_view(x)
     if on_host is not None:
-        return backend.from_host(host.restore_on_host(on_host, affine, axis, out_dtype, clip), like=x)
+        return backend.from_host(host.restore_on_host(on_host, spec, axis, out_dtype, clip), like=x)
     if backend.is_traced(x):
-        return restore_affine(backend, x, affine, axis, out_dtype, clip, zero_nan=True)
+        return inverse_map(backend, x, spec, axis, out_dtype, clip, zero_nan=True)
     size = math.prod(d or 0 for d in backend.shape(x))
     if out_dtype == "uint8":
         counts = backend.count_nonfinite(x)
         if any(counts):
             raise NonFinite(counts, size)
     if size >= host.XLA_MIN_ELEMENTS:
-        return kernels.compiled_restore(backend, affine, axis, out_dtype, clip)(x)
-    return _fresh(backend, x, restore_affine(backend, x, affine, axis, out_dtype, clip, zero_nan=False))
+        return kernels.compiled_restore(backend, spec, axis, out_dtype, clip)(x)
+    return _fresh(backend, x, inverse_map(backend, x, spec, axis, out_dtype, clip, zero_nan=False))
 
 
 def forward(backend: Backend, x: Any, spec: PreprocessSpec, axis: int, out_dtype: str) -> Any:
     """`spec`'s forward pass on `x`, of the float `out_dtype`."""
-    affine = spec.forward_affine()
     on_host = None if backend.needs_gradient(x) else backend.host_view(x)
     if on_host is not None:
-        mapped = host.affine_blocked(on_host, affine, axis, out_dtype, rounding=False, clip=False)
-        return backend.from_host(mapped, like=x)
-    compute = compute_dtype(out_dtype)
-    y = apply_affine(backend, backend.cast(x, compute), affine, axis, compute)
-    return _fresh(backend, x, y if compute == out_dtype else backend.cast(y, out_dtype))
+        return backend.from_host(host.forward_on_host(on_host, spec, axis, out_dtype), like=x)
+    return _fresh(backend, x, forward_map(backend, x, spec, axis, out_dtype))
 
 
 def _fresh(backend: Backend, x: Any, y: Any) -> Any:

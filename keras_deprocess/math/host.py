@@ -30,7 +30,7 @@ from keras_deprocess.frameworks.numpy import numpy_dtype
 from keras_deprocess.math import kernels
 from keras_deprocess.math.affine import compute_dtype, rounding_shifts
 from keras_deprocess.math.finite import NonFinite, all_finite, check_finite, count_nonfinite
-from keras_deprocess.spec import Affine
+from keras_deprocess.spec import Affine, PreprocessSpec
 
 __all__ = ["affine_blocked", "restore_on_host"]
 
@@ -43,16 +43,68 @@ TILE_ROWS = 2048
 XLA_MIN_ELEMENTS = 1 << 20
 
 
-def restore_on_host(x: np.ndarray, affine: Affine, axis: int, out_dtype: str, clip: bool) -> np.ndarray:
+def restore_on_host(x: np.ndarray, spec: PreprocessSpec, axis: int, out_dtype: str, clip: bool) -> np.ndarray:
     """The inverse of a NumPy array, by the fastest engine available for it.
 
     Raises:
         NonFinite: For NaN or ±Inf in `x` when the output is uint8.
     """
-    fused = xla_restore_numpy(x, affine, axis, out_dtype, clip)
+    fused = xla_restore_numpy(x, spec, axis, out_dtype, clip)
     if fused is not None:
         return fused
-    return affine_blocked(x, affine, axis, out_dtype, rounding=out_dtype == "uint8", clip=clip)
+    if not spec.is_affine:
+        return _map_blocked(x, axis, out_dtype, rounding=out_dtype == "uint8", inverse=(spec, clip))
+    return affine_blocked(x, spec.inverse_affine(), axis, out_dtype, rounding=out_dtype == "uint8", clip=clip)
+
+
+def forward_on_host(x: np.ndarray, spec: PreprocessSpec, axis: int, out_dtype: str) -> np.ndarray:
+    """`spec`'s forward pass of a NumPy array."""
+    if not spec.is_affine:
+        return _map_blocked(x, axis, out_dtype, rounding=False, forward=spec)
+    return affine_blocked(x, spec.forward_affine(), axis, out_dtype, rounding=False, clip=False)
+
+
+# Pixels per block of a non-affine map: its float64 temporaries stay in L2.
+MAP_BLOCK_PIXELS = 1 << 13
+
+
+def _map_blocked(
+    x: np.ndarray,
+    axis: int,
+    out_dtype: str,
+    *,
+    rounding: bool,
+    inverse: tuple[PreprocessSpec, bool] | None = None,
+    forward: PreprocessSpec | None = None,
+) -> np.ndarray:
+    """A non-affine map (`math.maps`) with NumPy's ops, block by block: no full-size temporaries."""
+    from keras_deprocess.math.maps import forward_map, inverse_map
+
+    numpy_backend = backend_for(x)
+    assert numpy_backend is not None
+    out = np.empty(x.shape, numpy_dtype(out_dtype))
+    if x.size == 0:
+        return out
+    channels = x.shape[axis]
+    outer, inner = math.prod(x.shape[:axis]), math.prod(x.shape[axis + 1 :])
+    source_view = x.reshape(outer, channels, inner)
+    out_view = out.reshape(outer, channels, inner)
+    inner_step = min(inner, MAP_BLOCK_PIXELS)
+    rows = max(1, MAP_BLOCK_PIXELS // inner_step)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for lo in range(0, outer, rows):
+            for inner_lo in range(0, inner, inner_step):
+                chunk = source_view[lo : lo + rows, :, inner_lo : inner_lo + inner_step]
+                if rounding and not all_finite(chunk):
+                    raise NonFinite(count_nonfinite(x), x.size)
+                if inverse is not None:
+                    spec, clip = inverse
+                    mapped = inverse_map(numpy_backend, chunk, spec, 1, out_dtype, clip, zero_nan=False)
+                else:
+                    assert forward is not None
+                    mapped = forward_map(numpy_backend, chunk, forward, 1, out_dtype)
+                out_view[lo : lo + rows, :, inner_lo : inner_lo + inner_step] = mapped
+    return out
 
 
 def engine_name() -> str:
@@ -164,7 +216,7 @@ _clip = getattr(np, "_core", getattr(np, "core", np)).umath.clip
 
 
 def xla_restore_numpy(
-    x: np.ndarray, affine: Affine, axis: int, out_dtype: str, clip: bool
+    x: np.ndarray, spec: PreprocessSpec, axis: int, out_dtype: str, clip: bool
 ) -> np.ndarray | None:
     """The fused kernel on a NumPy array, handed over by DLPack without a copy.
 
@@ -189,5 +241,5 @@ def xla_restore_numpy(
         return None
     if out_dtype == "uint8":
         check_finite(x)
-    kernel = kernels.compiled_restore(backend_for(tensor), affine, axis, out_dtype, clip)
+    kernel = kernels.compiled_restore(backend_for(tensor), spec, axis, out_dtype, clip)
     return np.asarray(kernel(tensor))

@@ -7,7 +7,7 @@ and the mean/std presets of other ecosystems.
 
 from __future__ import annotations
 
-from keras_deprocess.spec import CAFFE, IDENTITY, TF, TORCH, PreprocessSpec, spec_from_mean_std
+from keras_deprocess.spec import CAFFE, IDENTITY, TF, TORCH, PreprocessSpec, spec_from_lab, spec_from_mean_std
 
 __all__ = ["CONSTRUCTORS", "MODES", "MODULES", "PRESETS"]
 
@@ -102,5 +102,19 @@ PRESETS: dict[str, PreprocessSpec] = {
         scale=1 / 127.5,
         mean=(1.0,),
         description="x / 127.5 - 1, Inception-style; the same map as mode 'tf'",
+    ),
+    # CIE Lab, as skimage.color.rgb2lab computes it (sRGB, D65, 2° observer).
+    "lab": spec_from_lab(name="lab", description="CIE Lab: L in [0, 100], a and b unnormalized"),
+    "colorization": spec_from_lab(
+        50.0,
+        100.0,
+        110.0,
+        name="colorization",
+        description="Zhang et al.'s PyTorch colorizers: (L - 50) / 100, a / 110, b / 110",
+    ),
+    "colorization-caffe": spec_from_lab(
+        50.0,
+        name="colorization-caffe",
+        description="Zhang et al.'s original Caffe deploy: L - 50, a and b raw",
     ),
 }
