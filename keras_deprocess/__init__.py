@@ -8,6 +8,7 @@ a layer is used.
 from typing import Any
 
 from keras_deprocess._keras_hook import register_layers_when_keras_is_imported
+from keras_deprocess.colorization import Gamut, ab_bins, decode_ab, encode_ab, merge_l_ab, out_of_gamut
 from keras_deprocess.discovery.detect import ModeGuess, detect_mode
 from keras_deprocess.discovery.infer import infer_spec
 from keras_deprocess.discovery.model_spec import spec_from_model
@@ -16,26 +17,33 @@ from keras_deprocess.images import image_grid, to_images, to_pil
 from keras_deprocess.registry import ModelEntry, get_spec, list_models
 from keras_deprocess.registry.handles import spec_from_hf
 from keras_deprocess.restore import preprocess_input, restore_original_image_from_array
-from keras_deprocess.spec import PreprocessSpec, spec_from_mean_std
+from keras_deprocess.spec import PreprocessSpec, spec_from_lab, spec_from_mean_std
 
 __version__ = "0.2.0"
 
 __all__ = [
     "Deprocess",
     "DeprocessError",
+    "Gamut",
     "ModeGuess",
     "ModelEntry",
     "Preprocess",
     "PreprocessSpec",
     "__version__",
+    "ab_bins",
+    "decode_ab",
     "detect_mode",
+    "encode_ab",
     "get_spec",
     "image_grid",
     "infer_spec",
     "list_models",
+    "merge_l_ab",
+    "out_of_gamut",
     "preprocess_input",
     "restore_original_image_from_array",
     "spec_from_hf",
+    "spec_from_lab",
     "spec_from_mean_std",
     "spec_from_model",
     "to_images",

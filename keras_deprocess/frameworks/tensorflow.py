@@ -75,6 +75,11 @@ class TensorFlowBackend(Backend):
         return self.tf.clip_by_value(x, low, high)
 
     def where(self, condition: Any, x: Any, y: Any) -> Any:
+        # A Python number takes the tensor's dtype (TensorFlow would make it float32).
+        if isinstance(x, (int, float)):
+            x = self.tf.cast(x, y.dtype)
+        if isinstance(y, (int, float)):
+            y = self.tf.cast(y, x.dtype)
         return self.tf.where(condition, x, y)
 
     def isnan(self, x: Any) -> Any:
