@@ -399,10 +399,141 @@ print("CLIP exact, VAE exact; d pixel / d input:", slope)"""
     ),
 ]
 
+COLORIZATION = [
+    new_markdown_cell(
+        "# Colorization in CIE Lab, restored exactly\n\n"
+        'A colorizer in the manner of Zhang et al., "Colorful Image Colorization": the network sees '
+        "L normalized as `(L - 50) / 100` and predicts ab normalized as `ab / 110`, at a lower "
+        "resolution. Postprocessing upsamples ab to L's resolution, puts L in front, and converts Lab "
+        "to RGB: `merge_l_ab`, then the `'colorization'` spec.\n\n"
+        "The model below is tiny and trained for a few seconds on crops of the shipped photograph "
+        "(CPU, `weights=None`, nothing downloaded), so its colours are rough; what matters is that "
+        "every step after the network is exact. The usual mistakes are measured at the end "
+        "(they use scikit-image, `pip install scikit-image`)."
+    ),
+    new_code_cell(SETUP),
+    new_code_cell(
+        """from keras_deprocess import (
+    merge_l_ab,
+    out_of_gamut,
+    preprocess_input,
+    restore_original_image_from_array,
+    to_images,
+)
+
+rng = np.random.default_rng(0)
+size = 32
+corners = rng.integers(0, photo.shape[0] - size, (384, 2))
+crops = np.stack([photo[y : y + size, x : x + size] for y, x in corners])  # (384, 32, 32, 3) uint8
+lab = preprocess_input(crops, "colorization", data_format="channels_last")  # (L - 50) / 100, ab / 110
+l_input = lab[..., :1]
+# ab at half resolution, 16x16, as the network predicts it (Zhang et al.'s: a quarter).
+ab_target = keras.ops.convert_to_numpy(keras.layers.AveragePooling2D(2)(lab[..., 1:]))
+print(f"L in [{l_input.min():.3f}, {l_input.max():.3f}]")
+print(f"ab in [{ab_target.min():.3f}, {ab_target.max():.3f}]")"""
+    ),
+    new_markdown_cell("## A tiny Functional colorizer: L at 32x32 in, ab at 16x16 out"),
+    new_code_cell(
+        """keras.utils.set_random_seed(0)
+inputs = keras.Input((size, size, 1))
+h = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
+h = keras.layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(h)
+h = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(h)
+ab_output = keras.layers.Conv2D(2, 1, activation="tanh")(h)  # ab / 110 lies in about [-1, 1]
+colorizer = keras.Model(inputs, ab_output)
+colorizer.compile(optimizer=keras.optimizers.Adam(3e-3), loss="mse")
+history = colorizer.fit(l_input, ab_target, epochs=12, batch_size=32, verbose=0)
+print(f"loss {history.history['loss'][0]:.4f} -> {history.history['loss'][-1]:.4f}")"""
+    ),
+    new_markdown_cell(
+        "## Postprocessing: `merge_l_ab`, then restore\n\n"
+        "The prediction stays normalized; the spec knows how to undo it, and where the predicted Lab "
+        "leaves the sRGB gamut, restoring clips channel by channel, as skimage does, but "
+        "`out_of_gamut` says where and how often."
+    ),
+    new_code_cell(
+        """corners = [(20, 40), (60, 10), (90, 70), (40, 90)]
+test = np.stack([photo[y : y + size, x : x + size] for y, x in corners])
+test_lab = preprocess_input(test, "colorization", data_format="channels_last")
+predicted_ab = colorizer.predict(test_lab[..., :1], verbose=0)  # (4, 16, 16, 2)
+merged = merge_l_ab(test_lab[..., :1], predicted_ab, data_format="channels_last")  # (4, 32, 32, 3)
+colorized = to_images(merged, "colorization", data_format="channels_last")
+gamut = out_of_gamut(merged, "colorization", data_format="channels_last")
+print(f"out of gamut: {gamut.count} of {gamut.pixels} pixels clipped ({gamut.negative_z} with negative Z)")
+truth = to_images(test_lab, "colorization", data_format="channels_last")
+assert np.array_equal(truth, test)  # the true Lab restores exactly
+
+fig, axes = plt.subplots(4, 4, figsize=(8, 8))
+for row in range(4):
+    panels = [
+        (test_lab[row, ..., 0], "L input", "gray"),
+        (predicted_ab[row, ..., 0], "predicted a (16x16)", "RdYlGn_r"),
+        (colorized[row], "restored", None),
+        (test[row], "ground truth", None),
+    ]
+    for ax, (picture, title, cmap) in zip(axes[row], panels, strict=True):
+        ax.imshow(picture, cmap=cmap)
+        ax.set_title(title if row == 0 else "", fontsize=9)
+        ax.axis("off")
+fig.tight_layout()
+fig.savefig(FIGURES / "colorization_restored.png", dpi=50)
+plt.show()"""
+    ),
+    new_markdown_cell(
+        "## The usual mistakes, each measured\n\n"
+        "Each hand-written postprocess is run on the true Lab of the test crops (the tiny model's "
+        "colours are too pale to show the damage), and its mean absolute error, in levels, is "
+        "measured against the original pixels."
+    ),
+    new_code_cell(
+        """import warnings
+
+from skimage import color
+
+exact = restore_original_image_from_array(test_lab, "colorization", data_format="channels_last")
+L = test_lab[..., :1] * 100 + 50
+ab = test_lab[..., 1:] * 110
+
+
+def to_rgb(lab_values, truncate=False):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skimage warns about the negative Z it clips
+        rgb = np.clip(color.lab2rgb(lab_values), 0, 1) * 255
+    return rgb.astype(np.uint8) if truncate else np.rint(rgb).astype(np.uint8)
+
+
+mistakes = {
+    "x 110 forgotten": to_rgb(np.concatenate([L, test_lab[..., 1:]], -1)),
+    "+ 50 forgotten": to_rgb(np.concatenate([test_lab[..., :1] * 100, ab], -1)),
+    "ab clipped to [0, 1] first": to_rgb(np.concatenate([L, np.clip(test_lab[..., 1:], 0, 1) * 110], -1)),
+    "truncation (astype)": to_rgb(np.concatenate([L, ab], -1), truncate=True),
+    "exact (keras-deprocess)": exact,
+}
+errors = {name: float(np.abs(rgb.astype(int) - test).mean()) for name, rgb in mistakes.items()}
+off_by_one = int(np.count_nonzero(mistakes["truncation (astype)"] != test))
+for name, error in errors.items():
+    print(f"{name:<26} mean |error| {error:6.2f} levels")
+wrong_scale = color.rgb2lab(test.astype("float64"))  # 0-255 floats: rgb2lab expects [0, 1]
+print(f"0-255 passed to rgb2lab: L up to {wrong_scale[..., 0].max():.0f} (should be at most 100)")
+print(f"truncation: {off_by_one} of {test.size} values one level off")
+
+fig, axes = plt.subplots(1, len(mistakes), figsize=(2.6 * len(mistakes), 3))
+for ax, (name, rgb) in zip(axes, mistakes.items(), strict=True):
+    ax.imshow(rgb[1])  # the orange suit
+    ax.set_title(f"{name}\\n{errors[name]:.2f} levels", fontsize=8)
+    ax.axis("off")
+fig.tight_layout()
+fig.savefig(FIGURES / "colorization_mistakes.png", dpi=60)
+plt.show()
+assert errors["exact (keras-deprocess)"] == 0.0"""
+    ),
+]
+
 NOTEBOOKS = {
     "style_transfer.ipynb": STYLE_TRANSFER,
     "feature_extraction_debugging.ipynb": FEATURE_EXTRACTION,
     "pytorch_normalize.ipynb": PYTORCH_NORMALIZE,
+    "colorization.ipynb": COLORIZATION,
 }
 
 

@@ -15,7 +15,13 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
     backend() != "tensorflow", reason="the notebooks pick TensorFlow themselves; one run is enough"
 )
 @pytest.mark.parametrize(
-    "name", ["style_transfer.ipynb", "feature_extraction_debugging.ipynb", "pytorch_normalize.ipynb"]
+    "name",
+    [
+        "style_transfer.ipynb",
+        "feature_extraction_debugging.ipynb",
+        "pytorch_normalize.ipynb",
+        "colorization.ipynb",
+    ],
 )
 def test_notebook_runs_top_to_bottom(name, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
