@@ -206,3 +206,47 @@ def framework(request):
         {"numpy": "numpy", "tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}[request.param]
     )
     return Native(request.param)
+
+
+# -- the host engines, one at a time ----------------------------------------------------
+
+
+def aligned(array: np.ndarray) -> np.ndarray:
+    """A 64-byte-aligned copy, as large NumPy allocations are: the fused XLA path needs it."""
+    buffer = np.empty(array.nbytes + 64, np.uint8)
+    start = -buffer.ctypes.data % 64
+    out = buffer[start : start + array.nbytes].view(array.dtype).reshape(array.shape)
+    out[...] = array
+    return out
+
+
+HOST_ENGINES = ["blocked", "blocked-tiny", "xla", "numba", "numba-general"]
+
+
+@pytest.fixture(params=HOST_ENGINES)
+def host_engine(request, monkeypatch):
+    """Routes NumPy arrays of any size to one engine, and checks that it ran."""
+    from keras_deprocess.math import compiled, host, kernels
+
+    name = request.param
+    monkeypatch.setattr(host, "XLA_MIN_ELEMENTS", 0 if name == "xla" else 1 << 62)
+    monkeypatch.setattr(compiled, "MIN_ELEMENTS", 0 if name.startswith("numba") else 1 << 62)
+    calls = []
+    if name == "xla":
+        pytest.importorskip("tensorflow")
+        kernel = kernels.compiled_restore
+        monkeypatch.setattr(kernels, "compiled_restore", lambda *a: calls.append(1) or kernel(*a))
+    elif name.startswith("numba"):
+        if not compiled.available():
+            pytest.skip("numba is not installed (the `fast` extra)")
+        engine = compiled.restore
+        monkeypatch.setattr(compiled, "restore", lambda *a: calls.append(1) or engine(*a))
+        monkeypatch.setattr(compiled, "FLAT_KERNELS", name == "numba")
+    elif name == "blocked-tiny":
+        monkeypatch.setattr(host, "BLOCK_ELEMENTS", 7)  # blocks that split rows and planes
+        monkeypatch.setattr(host, "MAP_BLOCK_PIXELS", 5)
+        calls.append(1)
+    else:
+        calls.append(1)
+    yield name
+    assert calls, f"the {name} engine never ran"

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import FRAMEWORKS, Native, backend, every_value_batch, to_layout
+from conftest import FRAMEWORKS, Native, aligned, backend, every_value_batch, to_layout
 
 from keras_deprocess import (
     DeprocessError,
@@ -56,6 +56,41 @@ def test_every_srgb_colour_round_trips(spec):
         lab64.astype(np.float32), spec, data_format="channels_last", dtype="float32", clip=False
     )
     assert float(np.abs(as_float - colours).max()) <= FLOAT32_MAX_FLOAT_ERROR
+
+
+def test_lab_engines_agree_bit_for_bit(host_engine):
+    """Random Lab, in and out of gamut, through each host engine, against NumPy's ops in float64."""
+    from keras_deprocess.frameworks import backend_for
+    from keras_deprocess.math.maps import inverse_map
+
+    rng = np.random.default_rng(4)
+    for spec in ("colorization", "lab"):
+        lab = rng.uniform([0, -110, -110], [100, 110, 110], (3, 40, 50, 3))
+        x = lab if spec == "lab" else (lab - [50, 0, 0]) / [100, 110, 110]
+        for data_format, array in (
+            ("channels_last", x),
+            ("channels_first", np.ascontiguousarray(x.transpose(0, 3, 1, 2))),
+        ):
+            for dtype in ("float32", "float64"):
+                values = aligned(array.astype(dtype))
+                axis = 3 if data_format == "channels_last" else 1
+                expected = inverse_map(
+                    backend_for(values), values, get_spec(spec), axis, "uint8", True, zero_nan=False
+                )
+                ours = restore_original_image_from_array(values, spec, data_format=data_format)
+                np.testing.assert_array_equal(ours, expected)
+
+
+@pytest.mark.skipif(backend() != "tensorflow", reason="NumPy only: one run is enough")
+def test_every_srgb_colour_round_trips_in_the_blocked_engine(monkeypatch):
+    from keras_deprocess.math import compiled
+
+    monkeypatch.setattr(compiled, "MIN_ELEMENTS", 1 << 62)
+    colours = every_colour()
+    lab = preprocess_input(colours, "colorization", data_format="channels_last", dtype="float64")
+    np.testing.assert_array_equal(
+        restore_original_image_from_array(lab, "colorization", data_format="channels_last"), colours
+    )
 
 
 def test_agrees_with_skimage():

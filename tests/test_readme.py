@@ -26,7 +26,7 @@ def test_registry_table_matches_list_models():
 def test_ci_runs_the_readme_test_command():
     marker = README.split("<!-- test-command:")[1]
     command = marker.split("```bash\n")[1].split("\n")[0]
-    assert command.startswith('pip install ".[test]" && ')
+    assert command.startswith('pip install ".[test,fast]" && ')
     for backend in ("tensorflow", "jax", "torch"):
         assert f"KERAS_BACKEND={backend} python -m pytest" in command
     assert "test-command" in (ROOT / ".ci" / "run").read_text()

@@ -14,7 +14,7 @@ from conftest import FRAMEWORKS, Native, backend
 
 from keras_deprocess import get_spec, restore_original_image_from_array, spec_from_mean_std
 from keras_deprocess.frameworks import backend_for
-from keras_deprocess.math import affine, host
+from keras_deprocess.math import affine
 
 SPECS = {
     "caffe": get_spec("caffe"),
@@ -76,16 +76,9 @@ def test_the_boundaries_bite_a_float32_computation(spec):
     assert wrong > 0, "these inputs must separate a float32 computation from the reference"
 
 
-@pytest.fixture(params=["blocked", "blocked-tiny", "xla"])
-def numpy_engine(request, monkeypatch):
-    if request.param == "xla":
-        pytest.importorskip("tensorflow")
-        monkeypatch.setattr(host, "XLA_MIN_ELEMENTS", 0)
-    else:
-        monkeypatch.setattr(host, "XLA_MIN_ELEMENTS", 1 << 62)
-    if request.param == "blocked-tiny":
-        monkeypatch.setattr(host, "BLOCK_ELEMENTS", 7)
-    return request.param
+@pytest.fixture
+def numpy_engine(host_engine):
+    return host_engine
 
 
 def _aligned(array: np.ndarray) -> np.ndarray:

@@ -2,9 +2,12 @@
 
 Routing (chosen by `benchmarks/bench_restore.py` on a 2-core machine):
 
-- **Fused XLA**, when TensorFlow is already imported and the array is large
-  and 64-byte aligned: the array is handed over by DLPack without a copy and
-  restored by one cached `jit_compile=True` kernel.
+- **Fused numba kernels** (`keras_deprocess.math.compiled`), when the `fast`
+  extra is installed: one pass over memory for every spec, float16, float32
+  and float64 input, uint8, float32 and float64 output.
+- **Fused XLA**, otherwise, when TensorFlow is already imported and the array
+  is large and 64-byte aligned: the array is handed over by DLPack without a
+  copy and restored by one cached `jit_compile=True` kernel.
 - **Blocked NumPy** otherwise. The array is viewed as (outer, channels,
   inner) and walked in cache-sized blocks. Per block and channel one ufunc
   call reads the source channel (the reordering is just which slice is read)
@@ -27,7 +30,7 @@ import numpy as np
 
 from keras_deprocess.frameworks import backend_for
 from keras_deprocess.frameworks.numpy import numpy_dtype
-from keras_deprocess.math import kernels
+from keras_deprocess.math import compiled, kernels
 from keras_deprocess.math.affine import compute_dtype, rounding_shifts
 from keras_deprocess.math.finite import NonFinite, all_finite, check_finite, count_nonfinite
 from keras_deprocess.spec import Affine, PreprocessSpec
@@ -49,7 +52,9 @@ def restore_on_host(x: np.ndarray, spec: PreprocessSpec, axis: int, out_dtype: s
     Raises:
         NonFinite: For NaN or ±Inf in `x` when the output is uint8.
     """
-    fused = xla_restore_numpy(x, spec, axis, out_dtype, clip)
+    fused = compiled.restore(x, spec, axis, out_dtype, clip)
+    if fused is None:
+        fused = xla_restore_numpy(x, spec, axis, out_dtype, clip)
     if fused is not None:
         return fused
     if not spec.is_affine:
@@ -109,6 +114,8 @@ def _map_blocked(
 
 def engine_name() -> str:
     """Which engine large NumPy arrays take now."""
+    if compiled.available():
+        return f"fused numba kernels from {compiled.MIN_ELEMENTS} elements"
     if "tensorflow" in sys.modules:
         return f"fused XLA via DLPack for 64-byte-aligned arrays from {XLA_MIN_ELEMENTS} elements"
     return "blocked NumPy"

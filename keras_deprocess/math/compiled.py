@@ -1,0 +1,183 @@
+"""The fused engine for host memory: numba kernels, when the `fast` extra is installed.
+
+One pass over memory instead of the blocked engine's several in-cache
+passes; float64 in registers for uint8 output, so it is correctly rounded at
+no extra cost (`pip install "keras-deprocess[fast]"`). numba is imported on
+the first array large enough to use it, never by ``import keras_deprocess``.
+
+For a 'lab' spec's uint8 output the linear → sRGB curve is not evaluated:
+its 255 steps (the linear values at which the float64 reference's output
+byte goes up) are found once by bisection against the reference itself, and
+a table of 4096 buckets then gives each value's byte with one or two
+comparisons. The result is the reference's, without a ``pow`` per channel.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import math
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from keras_deprocess.math.affine import rounding_shifts
+from keras_deprocess.math.colour import D65_WHITE, RGB_FROM_XYZ
+from keras_deprocess.spec import Affine, PreprocessSpec
+
+__all__ = ["available", "restore"]
+
+# Below this many elements the blocked engine is as fast, and numba's import
+# (first call of a process) is not worth it.
+MIN_ELEMENTS = 1 << 16
+_DTYPES = ("float16", "float32", "float64")
+# The flat channels_last kernels; tests switch them off to exercise the general ones.
+FLAT_KERNELS = True
+
+
+@functools.cache
+def available() -> bool:
+    """True when numba is installed (checked without importing it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+@functools.cache
+def _kernels() -> ModuleType:
+    from keras_deprocess.math import _numba_kernels
+
+    return _numba_kernels
+
+
+def restore(x: np.ndarray, spec: PreprocessSpec, axis: int, out_dtype: str, clip: bool) -> np.ndarray | None:
+    """The inverse of `x` by a fused kernel; None when none applies (the caller falls back).
+
+    Raises:
+        NonFinite: For NaN or ±Inf in `x` when the output is uint8.
+    """
+    if not available() or x.size < MIN_ELEMENTS or x.dtype.name not in _DTYPES:
+        return None
+    if out_dtype != "uint8" and (not spec.is_affine or out_dtype not in ("float32", "float64")):
+        return None
+    from keras_deprocess.math.finite import NonFinite, count_nonfinite
+
+    out = np.empty(x.shape, np.dtype(out_dtype))
+    shape = (math.prod(x.shape[:axis]), x.shape[axis], math.prod(x.shape[axis + 1 :]))
+    kernels = _kernels()
+    for block, target in _widened_blocks(_view3(x, shape), out.reshape(shape)):
+        if spec.is_affine:
+            finite = _affine(kernels, block, target, spec.inverse_affine(), out_dtype, clip)
+        else:
+            finite = kernels.lab_to_uint8(block, target, *_lab_constants(spec))
+        if not finite:
+            raise NonFinite(count_nonfinite(x), x.size)
+    return out
+
+
+def _view3(x: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """(outer, channels, inner) without a copy when the strides allow it (they usually do)."""
+    try:
+        return np.reshape(x, shape, copy=False)
+    except ValueError:
+        return np.reshape(x, shape)
+
+
+def _widened_blocks(source: np.ndarray, target: np.ndarray) -> Any:
+    """The array as is; float16 (which numba cannot read) widened to float32 a few rows at a time."""
+    if source.dtype != np.float16:
+        yield source, target
+        return
+    rows = max(1, (1 << 16) // max(1, source.shape[1] * source.shape[2]))  # 256 KiB of float32
+    for start in range(0, source.shape[0], rows):
+        yield source[start : start + rows].astype(np.float32), target[start : start + rows]
+
+
+def _affine(
+    kernels: ModuleType, block: np.ndarray, target: np.ndarray, affine: Affine, out: str, clip: bool
+) -> bool:
+    channels = block.shape[1]
+    source = tuple(affine.source or range(channels))
+    multipliers = np.broadcast_to(np.asarray(affine.multiplier, np.float64), channels).copy()
+    # Contiguous channels_last RGB or BGR: the flat kernels, which vectorize.
+    flat = (
+        FLAT_KERNELS
+        and channels == 3
+        and block.shape[2] == 1
+        and block.flags.c_contiguous
+        and target.flags.c_contiguous
+        and source in ((0, 1, 2), (2, 1, 0))
+    )
+    reversed_order = source == (2, 1, 0)
+    if out == "uint8":
+        shifts = np.broadcast_to(np.asarray(rounding_shifts(affine), np.float64), channels).copy()
+        if flat:
+            kernel = kernels.affine_to_uint8_bgr if reversed_order else kernels.affine_to_uint8_rgb
+            return bool(kernel(block.reshape(-1), target.reshape(-1), shifts, multipliers))
+        return bool(kernels.affine_to_uint8(block, target, np.asarray(source, np.int64), shifts, multipliers))
+    compute = np.float64 if block.dtype == np.float64 else np.float32
+    offsets = np.broadcast_to(np.asarray(affine.offset, np.float64), channels).astype(compute)
+    multipliers = multipliers.astype(compute)
+    if flat:
+        kernel = kernels.affine_to_float_bgr if reversed_order else kernels.affine_to_float_rgb
+        return bool(kernel(block.reshape(-1), target.reshape(-1), multipliers, offsets, clip))
+    return bool(
+        kernels.affine_to_float(block, target, np.asarray(source, np.int64), multipliers, offsets, clip)
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _lab_constants(spec: PreprocessSpec) -> tuple[np.ndarray, ...]:
+    affine = spec.inverse_affine()
+    low, steps = srgb_steps()
+    return (
+        np.broadcast_to(np.asarray(affine.multiplier, np.float64), 3).copy(),
+        np.broadcast_to(np.asarray(affine.offset, np.float64), 3).copy(),
+        np.ascontiguousarray(RGB_FROM_XYZ),
+        np.asarray(D65_WHITE, np.float64),
+        low,
+        steps,
+    )
+
+
+def srgb_byte_reference(linear: np.ndarray) -> np.ndarray:
+    """The byte `math.maps` gives a linear-light value: its float64 operations, rounded and clipped."""
+    from keras_deprocess.frameworks import backend_for
+    from keras_deprocess.math.colour import _LINEAR_KNEE, _where_above
+
+    numpy_backend = backend_for(linear)
+    assert numpy_backend is not None
+    with np.errstate(invalid="ignore", over="ignore"):
+        encoded = _where_above(
+            numpy_backend,
+            linear,
+            _LINEAR_KNEE,
+            lambda s: numpy_backend.power(s, 1 / 2.4) * 1.055 - 0.055,
+            lambda s: s * 12.92,
+            safe=1.0,
+        )
+        return np.asarray(np.clip(np.rint(encoded * 255.0), 0, 255))
+
+
+@functools.cache
+def srgb_steps(buckets: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """(low, steps): per bucket of [0, 1), the byte below it and the step positions inside it."""
+    levels = np.arange(1, 256, dtype=np.int64)[:, None]
+    low_key = np.zeros_like(levels)
+    high_key = np.full_like(levels, int(np.float64(1.0).view(np.int64)))
+    while np.any(high_key - low_key > 1):  # positive floats order as their bit patterns
+        middle = (low_key + high_key) // 2
+        up = srgb_byte_reference(middle.view(np.float64)) >= levels
+        high_key = np.where(up, middle, high_key)
+        low_key = np.where(up, low_key, middle)
+    positions = high_key[:, 0].view(np.float64)  # the smallest value reaching each byte
+    margin = 1e-9  # far beyond the rounding of linear * buckets
+    edges = np.arange(buckets + 1) / buckets
+    low = np.searchsorted(positions, edges[:-1] - margin, side="left").astype(np.int64)
+    first = low
+    last = np.searchsorted(positions, edges[1:] + margin, side="right")
+    width = int((last - first).max())
+    steps = np.full((buckets, max(width, 1)), np.inf)
+    for k in range(width):
+        inside = first + k < last
+        steps[inside, k] = positions[(first + k)[inside]]
+    return low, steps
