@@ -1,0 +1,121 @@
+"""Contact sheets: a canvas of known size, and thumbnails made as the rows stream.
+
+The sheet's size is known from the headers before any data is read, and
+refused above `SHEET_MAX_PIXELS`. Each image is shrunk by an integer factor
+(a box average) band by band, so neither a huge image nor many images are
+ever held whole.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["SHEET_MAX_PIXELS", "Canvas", "Thumbnail", "contact_sheet", "naive_view"]
+
+SHEET_MAX_PIXELS = 1 << 24  # 16.8 megapixels: 48 MiB of RGB
+GAP, BACKGROUND, CAPTION_HEIGHT = 4, 32, 14
+
+
+def naive_view(preprocessed: np.ndarray) -> np.ndarray:
+    """What `plt.imshow` shows for a float RGB array: clipped to [0, 1], channels as stored."""
+    compute = np.float64 if preprocessed.dtype == np.float64 else np.float32
+    clipped = np.clip(np.asarray(preprocessed, compute), 0.0, 1.0)
+    return np.asarray(np.rint(clipped * 255), dtype=np.uint8)
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, 1|3|4) → (H, W, 3): gray is repeated, alpha dropped."""
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.shape[-1] == 1:
+        return np.repeat(image, 3, axis=-1)
+    return image[..., :3]
+
+
+def shrink_factor(height: int, width: int, size: int) -> int:
+    return max(1, math.ceil(max(height, width) / size))
+
+
+class Thumbnail:
+    """An image shrunk by `factor` (a box average), built from bands of rows in order."""
+
+    def __init__(self, height: int, width: int, factor: int) -> None:
+        self.factor = factor
+        self.height, self.width = math.ceil(height / factor), math.ceil(width / factor)
+        self._sums = np.zeros((self.height, self.width, 3), np.float64)
+        row_counts = np.full(self.height, factor, np.float64)
+        row_counts[-1] = height - factor * (self.height - 1)
+        column_counts = np.full(self.width, factor, np.float64)
+        column_counts[-1] = width - factor * (self.width - 1)
+        self._counts = row_counts[:, None, None] * column_counts[None, :, None]
+
+    def add(self, band: np.ndarray, top: int) -> None:
+        """Rows ``top : top + len(band)`` of the image, (r, W, 3) uint8."""
+        if self.factor == 1:
+            self._sums[top : top + len(band)] += band
+            return
+        step = max(1, (1 << 20) // max(band[0].size, 1))  # about 1 MiB of pixels at a time
+        for start in range(0, len(band), step):
+            self._add_rows(band[start : start + step], top + start)
+
+    def _add_rows(self, band: np.ndarray, top: int) -> None:
+        f = self.factor
+        targets = np.arange(top, top + len(band)) // f
+        starts = np.flatnonzero(np.diff(targets, prepend=-1))
+        rows = np.add.reduceat(band, starts, axis=0, dtype=np.float64)
+        cells = np.add.reduceat(rows, np.arange(0, band.shape[1], f), axis=1)
+        self._sums[targets[starts]] += cells
+
+    def pixels(self) -> np.ndarray:
+        return np.asarray(np.clip(np.rint(self._sums / self._counts), 0, 255), np.uint8)
+
+
+class Canvas:
+    """A grid of `cells` cells of `parts` images side by side, each part at most (height, width)."""
+
+    def __init__(self, cells: int, columns: int, parts: int, height: int, width: int, caption: str = ""):
+        self.columns, self.caption = columns, caption
+        self.cell_width = parts * width + (parts - 1) * GAP
+        self.cell_height = height
+        rows = math.ceil(cells / columns)
+        self.top = CAPTION_HEIGHT if caption else 0
+        self.shape = (
+            self.top + rows * (height + GAP) + GAP,
+            columns * (self.cell_width + GAP) + GAP,
+        )
+
+    @property
+    def pixels(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    def draw(self) -> np.ndarray:
+        sheet = np.full((*self.shape, 3), BACKGROUND, np.uint8)
+        if self.caption:
+            from PIL import Image, ImageDraw
+
+            strip = Image.fromarray(sheet[: self.top])
+            ImageDraw.Draw(strip).text((GAP, 2), self.caption, fill=(230, 230, 230))
+            sheet[: self.top] = np.asarray(strip)
+        return sheet
+
+    def place(self, sheet: np.ndarray, cell: int, parts: list[np.ndarray]) -> None:
+        r, c = divmod(cell, self.columns)
+        y, x = self.top + GAP + r * (self.cell_height + GAP), GAP + c * (self.cell_width + GAP)
+        for part in parts:
+            part = to_rgb(part)
+            sheet[y : y + part.shape[0], x : x + part.shape[1]] = part
+            x += part.shape[1] + GAP
+
+
+def contact_sheet(rows: list[list[np.ndarray]], columns: int, caption: str = "") -> np.ndarray:
+    """A grid of cells; each cell is a list of images shown side by side."""
+    parts = max(len(cell) for cell in rows)
+    height = max(image.shape[0] for cell in rows for image in cell)
+    width = max(image.shape[1] for cell in rows for image in cell)
+    canvas = Canvas(len(rows), columns, parts, height, width, caption)
+    sheet = canvas.draw()
+    for i, cell in enumerate(rows):
+        canvas.place(sheet, i, cell)
+    return sheet
