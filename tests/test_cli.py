@@ -147,7 +147,7 @@ def write_zip(path: Path, members: list[Member]) -> None:
             if member.method == zipfile.ZIP_STORED:
                 crc = zlib.crc32(payload)
                 size = len(payload)
-        assert len(payload) < 1 << 32 and size < 1 << 32, "no zip64 here"
+        assert max(len(payload), size) < 1 << 32, "no zip64 here"
         flags = member.flags | 0x800  # names are UTF-8
         offset = len(out)
         out += struct.pack(

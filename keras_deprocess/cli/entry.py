@@ -50,7 +50,11 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         from keras_deprocess.cli.parser import build_parser
 
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit:  # --help, or a usage error: argparse has printed
+            sys.stdout.flush()  # a closed pipe shows up here
+            raise
         with speaking_cli():
             code = _dispatch(args)
         sys.stdout.flush()  # a closed pipe shows up here, not at exit

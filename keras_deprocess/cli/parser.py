@@ -51,7 +51,9 @@ def _add_input(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-format",
         choices=["channels_last", "channels_first"],
-        help="layout of the arrays (default: keras.config.image_data_format(), usually channels_last)",
+        metavar="FORMAT",
+        help="channels_last or channels_first: the layout of the arrays (default: "
+        "keras.config.image_data_format(), usually channels_last)",
     )
 
 
@@ -116,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=IMAGE_FORMATS,
         default="png",
+        metavar="FORMAT",
         help="png (default, any size, streamed by rows), jpg or webp (lossless); jpg and webp "
         "images are limited to 16 megapixels",
     )
@@ -123,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--naming",
         choices=NAMINGS,
         default="flat",
+        metavar="NAMING",
         help="flat (default): KEY_INDEX.png; folders: KEY/INDEX.png, one sub-folder per array; "
         "numbered: POSITION-KEY_INDEX.png, which separates any two arrays",
     )
@@ -178,7 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_examples("keras-deprocess models", "keras-deprocess models --kind preset --json"),
         formatter_class=HelpFormatter,
     )
-    models.add_argument("--kind", choices=["constructor", "module", "mode", "preset"], help="only these rows")
+    models.add_argument(
+        "--kind",
+        choices=["constructor", "module", "mode", "preset"],
+        metavar="KIND",
+        help="only these rows: constructor, module, mode or preset",
+    )
     models.add_argument("--json", action="store_true", help="JSON, with each spec's numbers")
     models.set_defaults(command_name="models")
 

@@ -153,23 +153,22 @@ class _Index:
                 self.duplicate = (j, i)
         self.plans = plans
 
-    def owner(self, folder: str, name: str) -> int | None:
-        """The array that plans `folder/name` (compared ignoring case), or None."""
+    def owners(self, folder: str, name: str) -> list[int]:
+        """The arrays that plan `folder/name` (compared ignoring case): none, one, or two that clash."""
         folder, name = folder.lower(), name.lower()
         base, dot, _ = name.rpartition(".")
         if not dot:
-            return None
-        candidates = [base]  # a single image's prefix, or a folders-naming index
+            return []
+        places = [(folder, base), (folder, "")]  # a single image's prefix; a folders-naming index
         match = _INDEXED.fullmatch(base)
         if match is not None:
-            candidates.append(match.group(1))
-        for prefix in candidates:
-            i = self.by_place.get((folder, prefix))
-            if i is None and prefix == base:
-                i = self.by_place.get((folder, ""))
-            if i is not None and self.plans[i].owns(name):
-                return i
-        return None
+            places.append((folder, match.group(1)))  # a batch's PREFIX_INDEX
+        found = []
+        for place in places:
+            i = self.by_place.get(place)
+            if i is not None and i not in found and self.plans[i].owns(name):
+                found.append(i)
+        return found
 
 
 def _first_collision(plans: Sequence[ArrayOutputs]) -> tuple[int, int, str] | None:
@@ -187,9 +186,9 @@ def _first_collision(plans: Sequence[ArrayOutputs]) -> tuple[int, int, str] | No
         if plan.batched or not plan.prefix or plan.images == 0:
             continue
         folder, _, name = plan.name(0).rpartition("/")
-        owner = index.owner(folder, name)
-        if owner is not None and owner != j:
-            return owner, j, plan.name(0)
+        others = [i for i in index.owners(folder, name) if i != j]
+        if others:
+            return others[0], j, plan.name(0)
     return None
 
 
@@ -206,7 +205,7 @@ def existing_outputs(out_dir: Path, plans: Sequence[ArrayOutputs]) -> tuple[int,
         try:
             with os.scandir(directory) as scan:
                 for item in scan:
-                    if index.owner(folder, item.name) is not None:
+                    if index.owners(folder, item.name):
                         count += 1
                         example = example or str(directory / item.name)
         except (FileNotFoundError, NotADirectoryError):

@@ -26,20 +26,11 @@ HELP_MAX_WIDTH = 100
 
 
 def safe(text: object) -> str:
-    """`text` with every non-printable character escaped as Python would (``\\x1b``, ``\\u202e``)."""
+    """`text` with every non-printable character escaped as Python's repr does (``\\x1b``, ``\\r``)."""
     text = str(text)
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() else _escape(c) for c in text)
-
-
-def _escape(character: str) -> str:
-    code = ord(character)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def one_line(text: str) -> str:
