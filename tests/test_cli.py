@@ -134,7 +134,7 @@ def _deflate(data: bytes, zeros: int) -> tuple[bytes, int, int]:
     return stream, zlib.crc32(bytes(rest), crc), len(data) + zeros
 
 
-def write_zip(path: Path, members: list[Member]) -> None:
+def write_zip(path: Path | io.BytesIO, members: list[Member]) -> None:
     """A zip archive written byte by byte (zipfile refuses several of these members)."""
     out = bytearray()
     central = bytearray()
@@ -189,7 +189,10 @@ def write_zip(path: Path, members: list[Member]) -> None:
     end = struct.pack(
         "<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), len(out), 0
     )
-    path.write_bytes(bytes(out + central + end))
+    if isinstance(path, io.BytesIO):
+        path.write(bytes(out + central + end))
+    else:
+        path.write_bytes(bytes(out + central + end))
 
 
 def zeros_npz(
