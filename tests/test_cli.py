@@ -31,15 +31,23 @@ from keras_deprocess.cli import load_demo_image
 COMMANDS = ["restore", "sheet", "models", "detect", "demo"]
 
 
-def run(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "keras_deprocess.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"} if env is None else env,
     )
+
+
+def user_env(**extra: str) -> dict[str, str]:
+    """The environment a user has: none of the test suite's TensorFlow or warning settings."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "PYTHONWARNINGS")}
+    return {**env, **extra}
 
 
 class Result(NamedTuple):
@@ -524,9 +532,10 @@ def test_detect(tmp_path):
 
 
 @pytest.mark.skipif(backend() != "tensorflow", reason="the demo's CLI path is backend-independent")
-def test_demo_writes_the_before_after_sheet(tmp_path):
-    result = run("demo", "--out", "demo", cwd=tmp_path, timeout=300)
+def test_demo_writes_the_before_after_sheet_and_no_framework_noise(tmp_path):
+    result = run("demo", "--out", "demo", cwd=tmp_path, timeout=300, env=user_env())
     assert result.returncode == 0, result.stderr
+    assert result.stderr == "", "TensorFlow's start-up log lines are hidden"
     assert "OK: all 40 models" in result.stdout
     sheet = Image.open(tmp_path / "demo" / "before_after.png")
     assert sheet.size[0] > 4 * 128

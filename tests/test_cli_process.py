@@ -11,18 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import backend
-from test_cli import COMMANDS, cli, images, run
+from test_cli import COMMANDS, cli, images, run, user_env
 
 from keras_deprocess import preprocess_input
 
 CLI = [sys.executable, "-m", "keras_deprocess.cli"]
-
-
-def quiet_env(**extra: str) -> dict[str, str]:
-    """The environment a user has: none of the test suite's TensorFlow settings."""
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "PYTHONWARNINGS")}
-    return {**env, **extra}
 
 
 def run_into_closed_pipe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -84,7 +77,7 @@ def test_ctrl_c_while_the_framework_imports_is_one_line(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=quiet_env(),
+        env=user_env(),
     )
     # The native part of the framework is loading: Keras's import is under way.
     native = ("_pywrap_tensorflow", "libtensorflow", "jaxlib", "libtorch")
@@ -100,16 +93,6 @@ def test_ctrl_c_while_the_framework_imports_is_one_line(tmp_path):
     assert "Traceback" not in stdout
 
 
-@pytest.mark.skipif(backend() != "tensorflow", reason="TensorFlow's start-up log is what is hidden")
-def test_demo_prints_no_framework_noise(tmp_path):
-    result = subprocess.run(
-        [*CLI, "demo"], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=quiet_env()
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    assert "OK: all 40 models" in result.stdout
-
-
 def test_valid_input_prints_no_warning(tmp_path):
     batch = preprocess_input(images(3), "VGG16")
     batch[0, 0, 0] = [3.0e38, -3.0e38, 1.0e38]  # finite, far outside any image: clipped, no warning
@@ -123,7 +106,7 @@ def test_valid_input_prints_no_warning(tmp_path):
         ["models"],
     ):
         result = subprocess.run(
-            [*CLI, *arguments], cwd=tmp_path, capture_output=True, text=True, timeout=120, env=quiet_env()
+            [*CLI, *arguments], cwd=tmp_path, capture_output=True, text=True, timeout=120, env=user_env()
         )
         assert (result.returncode, result.stderr) == (0, ""), arguments
 
@@ -133,7 +116,7 @@ def test_valid_input_prints_no_warning(tmp_path):
 def test_help_fits_the_terminal_and_keeps_examples_as_written(tmp_path, command, columns):
     arguments = ["--help"] if command is None else [command, "--help"]
     result = subprocess.run(
-        [*CLI, *arguments], cwd=tmp_path, capture_output=True, text=True, env=quiet_env(COLUMNS=str(columns))
+        [*CLI, *arguments], cwd=tmp_path, capture_output=True, text=True, env=user_env(COLUMNS=str(columns))
     )
     assert result.returncode == 0
     lines = result.stdout.splitlines()

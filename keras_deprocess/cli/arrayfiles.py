@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import os
 import struct
@@ -161,9 +162,15 @@ def read_npy_header(read: Callable[[int], bytes]) -> Header:
     raw = read(length)
     if len(raw) < length:
         raise InputFileError("is not a valid .npy array: it ends inside its header")
+    shape, dtype, fortran_order = _parse_header(raw, version == (3, 0))
+    return Header(shape, dtype, fortran_order, 6 + 2 + len(size_field) + length)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_header(raw: bytes, utf8: bool) -> tuple[tuple[int, ...], np.dtype[Any], bool]:
+    """The header dict's fields, checked. Cached: the arrays of an archive often share one header."""
     try:
-        text = raw.decode("utf-8" if version == (3, 0) else "latin1")
-        fields = ast.literal_eval(text)
+        fields = ast.literal_eval(raw.decode("utf-8" if utf8 else "latin1"))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError, OverflowError):
         raise InputFileError("is not a valid .npy array: its header is not a Python dict literal") from None
     if not isinstance(fields, dict) or set(fields) != {"descr", "fortran_order", "shape"}:
@@ -180,7 +187,7 @@ def read_npy_header(read: Callable[[int], bytes]) -> Header:
         raise InputFileError(f"has a negative dimension in its shape {shown(shape)}")
     if type(fields["fortran_order"]) is not bool:
         raise InputFileError(f"has an invalid fortran_order {shown(fields['fortran_order'])} in its header")
-    return Header(shape, _dtype(fields["descr"]), fields["fortran_order"], 6 + 2 + len(size_field) + length)
+    return shape, _dtype(fields["descr"]), fields["fortran_order"]
 
 
 def _dtype(descr: Any) -> np.dtype[Any]:

@@ -19,10 +19,27 @@ GAP, BACKGROUND, CAPTION_HEIGHT = 4, 32, 14
 
 
 def naive_view(preprocessed: np.ndarray) -> np.ndarray:
-    """What `plt.imshow` shows for a float RGB array: clipped to [0, 1], channels as stored."""
-    compute = np.float64 if preprocessed.dtype == np.float64 else np.float32
-    clipped = np.clip(np.asarray(preprocessed, compute), 0.0, 1.0)
-    return np.asarray(np.rint(clipped * 255), dtype=np.uint8)
+    """What `plt.imshow` shows for a float RGB array: clipped to [0, 1], channels as stored.
+
+    Computed in blocks of about a million values, so its scratch memory stays
+    small whatever the array's size.
+    """
+    x = (
+        preprocessed
+        if preprocessed.flags.c_contiguous or preprocessed.flags.f_contiguous
+        else np.ascontiguousarray(preprocessed)
+    )
+    out = np.empty_like(x, dtype=np.uint8)  # same memory order as x
+    source, target = x.ravel(order="K"), out.ravel(order="K")
+    compute = np.float64 if x.dtype == np.float64 else np.float32
+    step = 1 << 20
+    for start in range(0, source.size, step):
+        block: np.ndarray = source[start : start + step].astype(compute)
+        np.clip(block, 0.0, 1.0, out=block)
+        np.multiply(block, 255, out=block)
+        np.rint(block, out=block)
+        target[start : start + step] = block
+    return out
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:
@@ -64,7 +81,8 @@ class Thumbnail:
         f = self.factor
         targets = np.arange(top, top + len(band)) // f
         starts = np.flatnonzero(np.diff(targets, prepend=-1))
-        rows = np.add.reduceat(band, starts, axis=0, dtype=np.float64)
+        exact = np.uint32 if f <= 4096 else np.uint64  # a block's sum of uint8 must not wrap
+        rows = np.add.reduceat(band, starts, axis=0, dtype=exact)
         cells = np.add.reduceat(rows, np.arange(0, band.shape[1], f), axis=1)
         self._sums[targets[starts]] += cells
 
