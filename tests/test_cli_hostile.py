@@ -541,3 +541,25 @@ def test_sheet_thumbnails_large_images_band_by_band(tmp_path, capsys):
     thumbnail = sheet[4 : 4 + 128, 4 : 4 + 86]  # shrunk by 3: 128 x 86 (ceil)
     expected = large[:384, :255].reshape(128, 3, 85, 3, 3).mean(axis=(1, 3))
     np.testing.assert_allclose(thumbnail[:, :85], expected, atol=0.51)
+
+
+def test_an_empty_batch_restores_nothing_and_makes_no_folder(tmp_path, capsys):
+    np.save(tmp_path / "empty.npy", np.zeros((0, 4, 4, 3), np.float32))
+    result = cli("restore", "empty.npy", "--model", "VGG16", "--json", cwd=tmp_path, capsys=capsys)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["images"], summary["files"]) == (0, [])
+    assert not (tmp_path / "empty_restored").exists()
+    assert cli("detect", "empty.npy", cwd=tmp_path, capsys=capsys).stdout.strip() == "no images"
+    result = cli("sheet", "empty.npy", "--model", "VGG16", "-o", "s.png", cwd=tmp_path, capsys=capsys)
+    assert_one_line_input_error(result, "empty.npy", "holds no images")
+
+
+def test_force_replaces_files_but_never_a_folder(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", preprocess_input(images(2), "VGG16"))
+    (tmp_path / "out" / "x_1.png").mkdir(parents=True)
+    result = cli(
+        "restore", "x.npy", "--model", "VGG16", "--out", "out", "--force", cwd=tmp_path, capsys=capsys
+    )
+    assert_one_line_input_error(result, "x_1.png", "is a folder")
+    assert files_under(tmp_path / "out") == set()

@@ -164,11 +164,12 @@ def command_restore(args: argparse.Namespace) -> int:
         _check_out_dir(out_dir, plans, force=args.force)
         total = sum(plan.images for plan in plans)
         start = time.perf_counter()
-        with Staging(out_dir, force=args.force) as staging, _progress(args, total) as progress:
-            for entry, layout, plan in zip(entries, layouts, plans, strict=True):
-                staging.make_folder(plan.folder)
-                _restore_array(source, entry, layout, plan, spec, data_format, budget, staging, progress)
-            staging.commit(name for plan in plans for name in plan.names())
+        if total:  # no images, no folder
+            with Staging(out_dir, force=args.force) as staging, _progress(args, total) as progress:
+                for entry, layout, plan in zip(entries, layouts, plans, strict=True):
+                    staging.make_folder(plan.folder)
+                    _restore_array(source, entry, layout, plan, spec, data_format, budget, staging, progress)
+                staging.commit(name for plan in plans for name in plan.names())
         seconds = time.perf_counter() - start
     if args.json:
         _print_restore_json(args, spec, data_format, out_dir, plans, total, seconds)
@@ -187,12 +188,15 @@ def _check_out_dir(out_dir: Path, plans: list[ArrayOutputs], *, force: bool) -> 
         path = out_dir / folder
         if path.exists() and not path.is_dir():
             raise DeprocessError(f"{safe(path)}: is a file, where --naming folders needs a folder.")
-    if not force:
-        count, example = existing_outputs(out_dir, plans)
-        if count:
-            raise DeprocessError(
-                f"{count} output file(s) exist, e.g. {safe(example)}; pass --force to overwrite them."
-            )
+    count, example, blocking = existing_outputs(out_dir, plans)
+    if count and not force:
+        raise DeprocessError(
+            f"{count} output file(s) exist, e.g. {safe(example)}; pass --force to overwrite them."
+        )
+    if blocking is not None:
+        raise DeprocessError(
+            f"{safe(blocking)}: is a folder where an image would go; --force replaces only files."
+        )
 
 
 def _restore_array(

@@ -192,14 +192,17 @@ def _first_collision(plans: Sequence[ArrayOutputs]) -> tuple[int, int, str] | No
     return None
 
 
-def existing_outputs(out_dir: Path, plans: Sequence[ArrayOutputs]) -> tuple[int, str | None]:
-    """How many planned outputs already exist, and one of them: one directory scan per folder.
+def existing_outputs(out_dir: Path, plans: Sequence[ArrayOutputs]) -> tuple[int, str | None, str | None]:
+    """Planned outputs that exist already: one directory scan per folder, never a stat per name.
 
     Names are matched ignoring case, as on case-insensitive file systems.
+
+    Returns:
+        (how many, one of them, one that is not a file: --force cannot replace it).
     """
     index = _Index(plans)
     folders = sorted({plan.folder for plan in plans})
-    count, example = 0, None
+    count, example, blocking = 0, None, None
     for folder in folders:
         directory = out_dir / folder if folder else out_dir
         try:
@@ -208,6 +211,8 @@ def existing_outputs(out_dir: Path, plans: Sequence[ArrayOutputs]) -> tuple[int,
                     if index.owners(folder, item.name):
                         count += 1
                         example = example or str(directory / item.name)
+                        if blocking is None and not item.is_file():
+                            blocking = str(directory / item.name)
         except (FileNotFoundError, NotADirectoryError):
             continue
-    return count, example
+    return count, example, blocking

@@ -23,9 +23,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import shutil
 import struct
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -213,15 +213,22 @@ class Staging:
         self.committed = False
 
     def __enter__(self) -> Staging:
+        # Every name is known before it exists, so that an interruption at any
+        # point leaves nothing that the clean-up cannot find.
+        folder = self.out_dir / f".keras-deprocess-{os.getpid()}-{secrets.token_hex(4)}"
         try:
             for parent in reversed([self.out_dir, *self.out_dir.parents]):
                 if not parent.exists():
-                    parent.mkdir()
                     self._created.append(parent)
-            self._folder = Path(tempfile.mkdtemp(dir=self.out_dir, prefix=".keras-deprocess-"))
+                    parent.mkdir()
+            self._folder = folder
+            folder.mkdir(mode=0o700)
         except OSError as error:
-            self._clean()
+            self.__exit__()
             raise WriteError(describe_os_error(self.out_dir, error)) from None
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -304,25 +311,23 @@ def _move(source: Path, target: Path, *, force: bool) -> None:
 
 
 def write_atomically(path: Path, write: Callable[[IO[bytes]], None], *, force: bool) -> None:
-    """Write one file beside `path` and link it into place; an existing `path` needs `force`."""
+    """Write one file beside `path` and link it into place; an existing `path` needs `force`.
+
+    The temporary file is named before it is made, so that it is removed
+    whatever interrupts the write.
+    """
+    temporary = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.part"
     try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    except OSError as error:
-        raise WriteError(describe_os_error(path, error)) from None
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it 0600; give what open() would
-        with os.fdopen(handle, "wb") as f:
+        with open(temporary, "xb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         with deferred_signals():
-            _move(Path(temporary), path, force=force)
+            _move(temporary, path, force=force)
     except OSError as error:
         raise WriteError(describe_os_error(path, error)) from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with deferred_signals(), contextlib.suppress(OSError):
             os.unlink(temporary)
 
 
