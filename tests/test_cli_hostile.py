@@ -440,7 +440,9 @@ def test_the_output_folder_is_made_only_when_images_are_written(tmp_path, capsys
 def test_format_limits_are_checked_from_the_header(tmp_path, capsys):
     zeros_npz(tmp_path / "wide.npz", (1, 5000, 5000, 3))
     result = cli("restore", "wide.npz", "--model", "VGG16", "--format", "jpg", cwd=tmp_path, capsys=capsys)
-    assert_one_line_input_error(result, "'img'", "16 megapixels", "--format png")
+    assert_one_line_input_error(result, "'img'", "16.8 megapixels", "--format png")
+    result = cli("restore", "wide.npz", "--model", "VGG16", "--format", "webp", cwd=tmp_path, capsys=capsys)
+    assert_one_line_input_error(result, "'img'", "4.2 megapixels", "--format png")
     zeros_npz(tmp_path / "tall.npz", (1, 20000, 8, 3))
     result = cli("restore", "tall.npz", "--model", "VGG16", "--format", "webp", cwd=tmp_path, capsys=capsys)
     assert_one_line_input_error(result, "16383 pixels a side")

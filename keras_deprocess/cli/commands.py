@@ -26,6 +26,7 @@ from keras_deprocess.cli.sheet import SHEET_MAX_PIXELS, Canvas, Thumbnail, naive
 from keras_deprocess.cli.terminal import safe, say
 from keras_deprocess.cli.writers import (
     IMAGE_FORMATS,
+    WHOLE_IMAGE_MAX_PIXELS,
     PngWriter,
     Staging,
     encode_with_pillow,
@@ -316,11 +317,12 @@ def command_sheet(args: argparse.Namespace) -> int:
         columns = min(args.columns or math.ceil(math.sqrt(cells)), cells)
         caption = f"left: naive imshow, right: restored with {args.model}" if args.compare else ""
         canvas = Canvas(cells, columns, 2 if args.compare else 1, height, width, safe(caption))
-        if canvas.pixels > SHEET_MAX_PIXELS:
+        limit = min(SHEET_MAX_PIXELS, WHOLE_IMAGE_MAX_PIXELS.get(image_format, SHEET_MAX_PIXELS))
+        if canvas.pixels > limit:
             raise DeprocessError(
                 f"a sheet of {cells} cells of up to {height}x{width} pixels would be "
-                f"{canvas.shape[1]}x{canvas.shape[0]}, over the {SHEET_MAX_PIXELS // 2**20}-megapixel "
-                "limit; pass a smaller --limit or --size."
+                f"{canvas.shape[1]}x{canvas.shape[0]}, over the {limit / 1e6:.1f}-megapixel limit of a "
+                f"{image_format} sheet; pass a smaller --limit or --size."
             )
         sheet = canvas.draw()
         cell = 0

@@ -119,8 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=IMAGE_FORMATS,
         default="png",
         metavar="FORMAT",
-        help="png (default, any size, streamed by rows), jpg or webp (lossless); jpg and webp "
-        "images are limited to 16 megapixels",
+        help="png (default, any size, streamed by rows), jpg (at most 16.8 megapixels an image) "
+        "or webp (lossless, at most 4.2 megapixels)",
     )
     restore.add_argument(
         "--naming",
@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Restore the first --limit images and tile them, as thumbnails of at most --size "
         "pixels a side, into one picture. With --compare, each cell shows the naive view (what "
         "plt.imshow shows for the preprocessed array: clipped to [0, 1], channels as stored) beside "
-        "the restored image. The sheet is limited to 16 megapixels.\n\n" + MEMORY_NOTE,
+        "the restored image. The sheet is limited to 16.8 megapixels (4.2 as webp).\n\n" + MEMORY_NOTE,
         epilog=_examples(
             "keras-deprocess sheet batch.npy --model VGG16 -o sheet.png",
             "keras-deprocess sheet batch.npy --model VGG16 -o compare.png --compare",
