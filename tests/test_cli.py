@@ -588,3 +588,20 @@ def test_streaming_in_many_small_chunks(tmp_path, container):
     assert result.returncode == 0, result.stderr
     for i, original in enumerate(originals):
         np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out" / f"{stem}_{i}.png")), original)
+
+
+def test_every_flag_is_documented_in_docs_cli_md():
+    import argparse
+
+    from keras_deprocess.cli import build_parser
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    parser = build_parser()
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, command in subparsers.choices.items():
+        section = docs.split(f"### `{name}")[1].split("\n### ")[0]
+        for action in command._actions:
+            for flag in action.option_strings:
+                if flag not in ("-h", "--help"):
+                    assert f"`{flag}" in section, (name, flag)
+                    assert flag in command.format_help(), (name, flag)
