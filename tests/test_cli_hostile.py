@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import zipfile
 from pathlib import Path
@@ -565,3 +566,21 @@ def test_force_replaces_files_but_never_a_folder(tmp_path, capsys):
     )
     assert_one_line_input_error(result, "x_1.png", "is a folder")
     assert files_under(tmp_path / "out") == set()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_thumbnails_from_any_bands_equal_the_block_average(seed):
+    from keras_deprocess.cli.sheet import Thumbnail, thumbnail_shape
+
+    rng = np.random.default_rng(seed)
+    height, width, factor = int(rng.integers(1, 60)), int(rng.integers(1, 60)), int(rng.integers(1, 8))
+    image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    out = np.zeros((*thumbnail_shape(height, width, factor), 3), np.uint8)
+    thumbnail = Thumbnail(height, width, factor, out)
+    cuts = np.unique(np.concatenate([[0, height], rng.integers(0, height + 1, 5)]))
+    for top, bottom in itertools.pairwise(cuts):
+        thumbnail.add(image[top:bottom], int(top))
+    for r in range(out.shape[0]):
+        for c in range(out.shape[1]):
+            block = image[r * factor : (r + 1) * factor, c * factor : (c + 1) * factor]
+            np.testing.assert_array_equal(out[r, c], np.rint(block.reshape(-1, 3).mean(axis=0)))

@@ -22,7 +22,15 @@ import numpy as np
 from keras_deprocess._config import resolve_data_format
 from keras_deprocess.cli.arrayfiles import ArrayEntry, ArrayFile, Piece
 from keras_deprocess.cli.planning import ArrayOutputs, existing_outputs, plan_outputs, safe_stem
-from keras_deprocess.cli.sheet import SHEET_MAX_PIXELS, Canvas, Thumbnail, naive_view, shrink_factor, to_rgb
+from keras_deprocess.cli.sheet import (
+    SHEET_MAX_PIXELS,
+    Canvas,
+    Thumbnail,
+    naive_view,
+    shrink_factor,
+    thumbnail_shape,
+    to_rgb,
+)
 from keras_deprocess.cli.terminal import safe, say
 from keras_deprocess.cli.writers import (
     IMAGE_FORMATS,
@@ -70,14 +78,15 @@ def _layout(source: ArrayFile, entry: ArrayEntry, data_format: str, channels: in
     )
     if channels is None or layout.channels == channels:
         return layout
-    where = "the last axis" if last else f"axis {1 if entry.batched else 0}"
+    first_axis = f"axis {1 if entry.batched else 0}"
+    where, other_where = ("the last axis", first_axis) if last else (first_axis, "the last axis")
     message = (
         f"has shape {entry.shape}; {why} needs {channels} channels on {where} "
         f"({advise(data_format=data_format)})."
     )
     other = "channels_first" if last else "channels_last"
     if image[0 if last else 2] == channels:
-        message += f" It has {channels} channels on the other side: pass {advise(data_format=other)}."
+        message += f" It has {channels} on {other_where}: pass {advise(data_format=other)}."
     raise source.error(entry, message)
 
 
@@ -134,8 +143,8 @@ def _to_channels_last(images: np.ndarray, layout: Layout) -> np.ndarray:
     return images if layout.channel_axis == 2 else np.moveaxis(images, 1, -1)
 
 
-def _describe(source: ArrayFile, entries: list[ArrayEntry]) -> Any:
-    return lambda i: f"{source.name}: array {shown(entries[i].key)}"
+def _describe(entries: list[ArrayEntry]) -> Any:
+    return lambda i: f"array {shown(entries[i].key)}"
 
 
 # -- restore ---------------------------------------------------------------------
@@ -160,7 +169,8 @@ def command_restore(args: argparse.Namespace) -> int:
             ((safe_stem(e.key), e.position, e.images, e.batched) for e in entries),
             args.naming,
             args.format,
-            _describe(source, entries),
+            _describe(entries),
+            source.name,
         )
         _check_out_dir(out_dir, plans, force=args.force)
         total = sum(plan.images for plan in plans)
@@ -312,8 +322,11 @@ def command_sheet(args: argparse.Namespace) -> int:
         if cells == 0:
             raise source.error(None, "holds no images")
         factors = [shrink_factor(layout.height, layout.width, args.size) for _, layout, _ in chosen]
-        height = max(math.ceil(layout.height / f) for (_, layout, _), f in zip(chosen, factors, strict=True))
-        width = max(math.ceil(layout.width / f) for (_, layout, _), f in zip(chosen, factors, strict=True))
+        sizes = [
+            thumbnail_shape(layout.height, layout.width, f)
+            for (_, layout, _), f in zip(chosen, factors, strict=True)
+        ]
+        height, width = max(h for h, _ in sizes), max(w for _, w in sizes)
         columns = min(args.columns or math.ceil(math.sqrt(cells)), cells)
         caption = f"left: naive imshow, right: restored with {args.model}" if args.compare else ""
         canvas = Canvas(cells, columns, 2 if args.compare else 1, height, width, safe(caption))
@@ -327,9 +340,10 @@ def command_sheet(args: argparse.Namespace) -> int:
         sheet = canvas.draw()
         cell = 0
         for (entry, layout, take), factor in zip(chosen, factors, strict=True):
-            for parts in _thumbnails(source, entry, layout, take, factor, spec, data_format, budget, args):
-                canvas.place(sheet, cell, parts)
-                cell += 1
+            _draw_thumbnails(
+                sheet, canvas, cell, source, entry, layout, take, factor, spec, data_format, budget, args
+            )
+            cell += take
 
     def write(f: IO[bytes]) -> None:
         _write_whole(f, sheet, image_format)
@@ -356,7 +370,10 @@ def _sheet_format(output: Path, *, force: bool) -> str:
     return image_format
 
 
-def _thumbnails(
+def _draw_thumbnails(
+    sheet: np.ndarray,
+    canvas: Canvas,
+    first_cell: int,
     source: ArrayFile,
     entry: ArrayEntry,
     layout: Layout,
@@ -366,24 +383,26 @@ def _thumbnails(
     data_format: str,
     budget: int,
     args: argparse.Namespace,
-) -> Iterator[list[np.ndarray]]:
-    """Per image of the first `take`: [thumbnail] or [naive thumbnail, thumbnail]."""
+) -> None:
+    """The first `take` images of `entry`, shrunk into cells `first_cell`, … as they stream."""
+    size = thumbnail_shape(layout.height, layout.width, factor)
     pending: list[Thumbnail] = []
     for piece in source.pieces(entry, budget, layout.row_axis, stop=take):
         _check_finite(source, entry, piece, nothing_written=False)
-        restored = restore_original_image_from_array(piece.data, spec, data_format=data_format)
-        views = [restored]
+        views = [restore_original_image_from_array(piece.data, spec, data_format=data_format)]
         if args.compare:
             views.insert(0, naive_view(piece.data))
         batches = [_to_channels_last(v, layout) for v in views]
         top = piece.rows[0] if piece.rows else 0
         for i in range(len(batches[0])):
             if top == 0:
-                pending = [Thumbnail(layout.height, layout.width, factor) for _ in batches]
+                cell = first_cell + piece.first + i
+                pending = [
+                    Thumbnail(layout.height, layout.width, factor, canvas.region(sheet, cell, part, *size))
+                    for part in range(len(batches))
+                ]
             for thumbnail, batch in zip(pending, batches, strict=True):
                 thumbnail.add(to_rgb(batch[i]), top)
-            if piece.rows is None or piece.rows[1] == layout.height:
-                yield [t.pixels() for t in pending]
 
 
 # -- models ----------------------------------------------------------------------

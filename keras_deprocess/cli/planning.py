@@ -104,7 +104,11 @@ class ArrayOutputs:
 
 
 def plan_outputs(
-    arrays: Iterable[tuple[str, int, int, bool]], naming: str, ext: str, describe: Callable[[int], str]
+    arrays: Iterable[tuple[str, int, int, bool]],
+    naming: str,
+    ext: str,
+    describe: Callable[[int], str],
+    source: str = "",
 ) -> list[ArrayOutputs]:
     """One `ArrayOutputs` per array, checked for collisions.
 
@@ -113,6 +117,7 @@ def plan_outputs(
         naming: One of `NAMINGS`.
         ext: The image format's extension.
         describe: How to name array i in a message (e.g. "array 'img'").
+        source: The input file's name, to start a message with.
 
     Raises:
         DeprocessError: When two arrays would write the same file.
@@ -135,8 +140,9 @@ def plan_outputs(
         else:
             advice = "rename the arrays"
         raise DeprocessError(
-            f"{describe(a)} and {describe(b)} would both write {shown(example)}; one would overwrite "
-            f"the other's images, with or without --force. To keep both, {advice}."
+            f"{source + ': ' if source else ''}{describe(a)} and {describe(b)} would both write "
+            f"{shown(example)}; one would overwrite the other's images, with or without --force. "
+            f"To keep both, {advice}."
         )
     return plans
 

@@ -2,8 +2,8 @@
 
 The sheet's size is known from the headers before any data is read, and
 refused above `SHEET_MAX_PIXELS`. Each image is shrunk by an integer factor
-(a box average) band by band, so neither a huge image nor many images are
-ever held whole.
+(a box average) band by band, straight into its place on the sheet, so
+neither a huge image nor many images are ever held whole.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-__all__ = ["SHEET_MAX_PIXELS", "Canvas", "Thumbnail", "contact_sheet", "naive_view"]
+__all__ = ["SHEET_MAX_PIXELS", "Canvas", "Thumbnail", "contact_sheet", "naive_view", "thumbnail_shape"]
 
 SHEET_MAX_PIXELS = 1 << 24  # 16.8 megapixels: 48 MiB of RGB
 GAP, BACKGROUND, CAPTION_HEIGHT = 4, 32, 14
@@ -55,25 +55,36 @@ def shrink_factor(height: int, width: int, size: int) -> int:
     return max(1, math.ceil(max(height, width) / size))
 
 
-class Thumbnail:
-    """An image shrunk by `factor` (a box average), built from bands of rows in order."""
+def thumbnail_shape(height: int, width: int, factor: int) -> tuple[int, int]:
+    return math.ceil(height / factor), math.ceil(width / factor)
 
-    def __init__(self, height: int, width: int, factor: int) -> None:
-        self.factor = factor
-        self.height, self.width = math.ceil(height / factor), math.ceil(width / factor)
-        self._sums = np.zeros((self.height, self.width, 3), np.float64)
-        row_counts = np.full(self.height, factor, np.float64)
-        row_counts[-1] = height - factor * (self.height - 1)
-        column_counts = np.full(self.width, factor, np.float64)
-        column_counts[-1] = width - factor * (self.width - 1)
-        self._counts = row_counts[:, None, None] * column_counts[None, :, None]
+
+class Thumbnail:
+    """An image shrunk by `factor` (a box average) into `out`, from bands of rows in order.
+
+    A row of `out` is written as soon as its source rows are in; only the
+    sums of the one unfinished row are kept, so the memory is that of a band.
+
+    Args:
+        height, width: The image's.
+        factor: The shrink factor.
+        out: Where the thumbnail goes, (ceil(height / factor), ceil(width / factor), 3)
+            uint8, e.g. a region of the sheet.
+    """
+
+    def __init__(self, height: int, width: int, factor: int, out: np.ndarray) -> None:
+        self.height, self.factor, self.out = height, factor, out
+        self._column_counts = np.full(out.shape[1], factor, np.float64)
+        self._column_counts[-1] = width - factor * (out.shape[1] - 1)
+        self._open_row = -1  # the output row whose sums are in _open
+        self._open = np.zeros(out.shape[1:], np.float64)
 
     def add(self, band: np.ndarray, top: int) -> None:
         """Rows ``top : top + len(band)`` of the image, (r, W, 3) uint8."""
         if self.factor == 1:
-            self._sums[top : top + len(band)] += band
+            self.out[top : top + len(band)] = band
             return
-        step = max(1, (1 << 20) // max(band[0].size, 1))  # about 1 MiB of pixels at a time
+        step = max(self.factor, (1 << 20) // max(band[0].size, 1))  # about 1 MiB at a time
         for start in range(0, len(band), step):
             self._add_rows(band[start : start + step], top + start)
 
@@ -83,11 +94,18 @@ class Thumbnail:
         starts = np.flatnonzero(np.diff(targets, prepend=-1))
         exact = np.uint32 if f <= 4096 else np.uint64  # a block's sum of uint8 must not wrap
         rows = np.add.reduceat(band, starts, axis=0, dtype=exact)
-        cells = np.add.reduceat(rows, np.arange(0, band.shape[1], f), axis=1)
-        self._sums[targets[starts]] += cells
-
-    def pixels(self) -> np.ndarray:
-        return np.asarray(np.clip(np.rint(self._sums / self._counts), 0, 255), np.uint8)
+        sums = np.add.reduceat(rows, np.arange(0, band.shape[1], f), axis=1).astype(np.float64)
+        rows_of = targets[starts]
+        if rows_of[0] == self._open_row:
+            sums[0] += self._open
+        bottom = top + len(band)
+        last_done = rows_of[-1] if bottom == self.height or bottom % f == 0 else rows_of[-1] - 1
+        for row, row_sums in zip(rows_of, sums, strict=True):
+            if row <= last_done:
+                count = min(f, self.height - row * f) * self._column_counts[:, None]
+                self.out[row] = np.clip(np.rint(row_sums / count), 0, 255)
+            else:
+                self._open_row, self._open = row, row_sums
 
 
 class Canvas:
@@ -95,6 +113,7 @@ class Canvas:
 
     def __init__(self, cells: int, columns: int, parts: int, height: int, width: int, caption: str = ""):
         self.columns, self.caption = columns, caption
+        self.part_width = width
         self.cell_width = parts * width + (parts - 1) * GAP
         self.cell_height = height
         rows = math.ceil(cells / columns)
@@ -118,13 +137,17 @@ class Canvas:
             sheet[: self.top] = np.asarray(strip)
         return sheet
 
-    def place(self, sheet: np.ndarray, cell: int, parts: list[np.ndarray]) -> None:
+    def region(self, sheet: np.ndarray, cell: int, part: int, height: int, width: int) -> np.ndarray:
+        """The (height, width, 3) view of `sheet` where part `part` of cell `cell` goes."""
         r, c = divmod(cell, self.columns)
-        y, x = self.top + GAP + r * (self.cell_height + GAP), GAP + c * (self.cell_width + GAP)
-        for part in parts:
-            part = to_rgb(part)
-            sheet[y : y + part.shape[0], x : x + part.shape[1]] = part
-            x += part.shape[1] + GAP
+        y = self.top + GAP + r * (self.cell_height + GAP)
+        x = GAP + c * (self.cell_width + GAP) + part * (self.part_width + GAP)
+        return sheet[y : y + height, x : x + width]
+
+    def place(self, sheet: np.ndarray, cell: int, parts: list[np.ndarray]) -> None:
+        for i, part in enumerate(parts):
+            rgb = to_rgb(part)
+            self.region(sheet, cell, i, *rgb.shape[:2])[:] = rgb
 
 
 def contact_sheet(rows: list[list[np.ndarray]], columns: int, caption: str = "") -> np.ndarray:
