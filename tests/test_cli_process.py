@@ -147,3 +147,17 @@ def test_argparse_errors_exit_2_with_usage(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("usage: keras-deprocess restore")
     assert "Traceback" not in result.stderr
+
+
+def test_an_os_error_that_escapes_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
+    from keras_deprocess.cli import commands
+
+    def denied(args):
+        raise PermissionError(13, "Permission denied", "out/x\x1b.png")
+
+    monkeypatch.setattr(commands, "command_models", denied)
+    result = cli("models", cwd=tmp_path, capsys=capsys)
+    assert (result.returncode, result.stderr) == (
+        1,
+        "keras-deprocess: error: Permission denied (out/x\\x1b.png)\n",
+    )

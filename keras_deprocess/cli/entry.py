@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    from keras_deprocess.cli.terminal import error_line
+    from keras_deprocess.cli.terminal import error_line, safe
     from keras_deprocess.cli.writers import WriteError
     from keras_deprocess.errors import DeprocessError, speaking_cli
 
@@ -59,6 +59,8 @@ def _run(argv: Sequence[str] | None) -> int:
             code = _dispatch(args)
         sys.stdout.flush()  # a closed pipe shows up here, not at exit
         return code
+    except (KeyboardInterrupt, BrokenPipeError, SystemExit):
+        raise
     except DeprocessError as error:
         _stderr(error_line(_cli_words(str(error))))
         return EXIT_USAGE
@@ -68,8 +70,10 @@ def _run(argv: Sequence[str] | None) -> int:
     except MemoryError:
         _stderr(error_line("out of memory; try a smaller --chunk-mb"))
         return EXIT_FAILED
-    except (KeyboardInterrupt, BrokenPipeError, SystemExit):
-        raise
+    except OSError as error:  # the commands word their own; this is a safety net
+        where = f" ({safe(error.filename)})" if error.filename else ""
+        _stderr(error_line(f"{error.strerror or type(error).__name__}{where}"))
+        return EXIT_FAILED
     except Exception as error:
         if os.environ.get("KERAS_DEPROCESS_DEBUG"):
             raise

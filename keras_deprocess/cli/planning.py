@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from keras_deprocess.cli.terminal import safe as _safe
 from keras_deprocess.errors import DeprocessError, shown
 
 __all__ = ["NAMINGS", "ArrayOutputs", "existing_outputs", "plan_outputs", "safe_stem"]
@@ -221,4 +222,8 @@ def existing_outputs(out_dir: Path, plans: Sequence[ArrayOutputs]) -> tuple[int,
                             blocking = str(directory / item.name)
         except (FileNotFoundError, NotADirectoryError):
             continue
+        except OSError as error:
+            raise DeprocessError(
+                f"{_safe(directory)}: cannot be listed ({error.strerror}); pick another --out."
+            ) from None
     return count, example, blocking

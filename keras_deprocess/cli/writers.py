@@ -252,7 +252,10 @@ class Staging:
 
     def make_folder(self, relative: str) -> None:
         if relative:
-            self.path(relative).mkdir(exist_ok=True)
+            try:
+                self.path(relative).mkdir(exist_ok=True)
+            except OSError as error:
+                raise WriteError(describe_os_error(self.out_dir / relative, error)) from None
 
     @contextlib.contextmanager
     def open(self, relative: str) -> Iterator[IO[bytes]]:
