@@ -71,6 +71,7 @@ def _mapped(pid: int, fragments: tuple[str, ...]) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see the import under way")
 def test_ctrl_c_while_the_framework_imports_is_one_line(tmp_path):
+    """Held until the import ends (jaxlib can crash when interrupted while it loads), then one line."""
     process = subprocess.Popen(
         [*CLI, "demo"],
         cwd=tmp_path,
@@ -83,14 +84,12 @@ def test_ctrl_c_while_the_framework_imports_is_one_line(tmp_path):
     native = ("_pywrap_tensorflow", "libtensorflow", "jaxlib", "libtorch")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not _mapped(process.pid, native) and process.poll() is None:
-        time.sleep(0.005)
+        time.sleep(0.002)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
-    if process.returncode == 0:
-        pytest.skip("the import finished before the signal arrived")
     assert process.returncode == 130, stderr
     assert stderr == "keras-deprocess: interrupted; no partial output was left.\n"
-    assert "Traceback" not in stdout
+    assert stdout == "", "the demo stopped before its first model"
 
 
 def test_valid_input_prints_no_warning(tmp_path):

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from keras_deprocess.cli.sheet import contact_sheet, naive_view
-from keras_deprocess.cli.terminal import quiet_framework_import, safe
+from keras_deprocess.cli.terminal import framework_import, safe
 from keras_deprocess.cli.writers import PngWriter, WriteError, write_atomically
 from keras_deprocess.errors import DeprocessError
 from keras_deprocess.registry import list_models
@@ -46,7 +46,7 @@ def run_demo(out: Any = sys.stdout, out_dir: str | None = None, force: bool = Fa
     from keras_deprocess._config import import_keras
 
     path = _sheet_path(out_dir, force) if out_dir is not None else None
-    with quiet_framework_import():
+    with framework_import():
         keras = import_keras()
     image = load_demo_image()
     batch = np.stack([image, image[::-1, ::-1]])

@@ -11,6 +11,7 @@ Set ``KERAS_DEPROCESS_DEBUG=1`` to see the traceback of an internal error.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -33,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(argv)
     except KeyboardInterrupt:
         _stderr("keras-deprocess: interrupted; no partial output was left.")
+        _exit_now_if_an_import_was_cut_short(EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         _silence_stdout()
@@ -109,6 +111,20 @@ def _cli_words(message: str) -> str:
     for python, cli in _PYTHON_TO_CLI:
         message = message.replace(python, cli)
     return message
+
+
+def _exit_now_if_an_import_was_cut_short(code: int) -> None:
+    """Skip the interpreter's clean-up after a framework's import was interrupted.
+
+    A half-initialised native extension (jaxlib, for one) can crash at exit
+    with SIGSEGV; nothing is left to clean up, so leave at once.
+    """
+    from keras_deprocess.cli.terminal import import_was_interrupted
+
+    if import_was_interrupted():
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+        os._exit(code)
 
 
 def _stderr(line: str) -> None:

@@ -3,9 +3,9 @@
 - `safe` escapes every character a terminal could act on (C0/C1 controls,
   escape sequences, bidi overrides, line breaks), so names from a file
   cannot clear the screen, set the title or fake a line of output.
-- `quiet_framework_import` hides the start-up log lines that TensorFlow
-  writes straight to file descriptor 2 before its logging is set up (and so
-  before `TF_CPP_MIN_LOG_LEVEL` applies).
+- `framework_import` hides the start-up log lines that TensorFlow writes
+  straight to file descriptor 2 before its logging is set up (and so before
+  `TF_CPP_MIN_LOG_LEVEL` applies), and holds Ctrl-C until the import ends.
 - `HelpFormatter` wraps prose to the terminal (at most 100 columns) and
   keeps indented example lines exactly as written.
 """
@@ -47,15 +47,58 @@ def error_line(message: str) -> str:
     return f"keras-deprocess: error: {one_line(message)}"
 
 
-@contextlib.contextmanager
-def quiet_framework_import() -> Iterator[None]:
-    """Swallow what native code writes to stderr while a framework imports.
+_interrupted_imports: list[bool] = []
 
-    TensorFlow prints oneDNN, CUDA and CPU-feature notices from C++ before
-    absl logging is initialised, straight to file descriptor 2. They are
-    dropped when the import succeeds or is interrupted; when it fails with
-    an error, they are replayed, since they may explain it.
+
+def import_was_interrupted() -> bool:
+    """Whether a second signal cut a framework's import short (its native half may be broken)."""
+    return bool(_interrupted_imports)
+
+
+@contextlib.contextmanager
+def framework_import() -> Iterator[None]:
+    """Import a framework quietly, and let Ctrl-C wait until the import is done.
+
+    - Native code that is interrupted while it loads can crash the process
+      (jaxlib does, with SIGSEGV), so a first SIGINT or SIGTERM is held until
+      the import ends and then stops the run; a second one stops it at once.
+    - TensorFlow prints oneDNN, CUDA and CPU-feature notices from C++ before
+      absl logging is initialised, straight to file descriptor 2. They are
+      dropped when the import succeeds or is interrupted; when it fails with
+      an error, they are replayed, since they may explain it.
     """
+    with _signals_held(), _native_stderr_hidden():
+        yield
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        if received:
+            _interrupted_imports.append(True)
+            raise KeyboardInterrupt
+        received.append(signum)
+
+    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if received:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _native_stderr_hidden() -> Iterator[None]:
     sys.stderr.flush()
     try:
         saved = os.dup(2)
