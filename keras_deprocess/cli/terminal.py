@@ -33,18 +33,14 @@ def safe(text: object) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def one_line(text: str) -> str:
-    """A message as one terminal-safe line (line breaks become ``\\n``)."""
-    return safe(text)
-
-
 def say(message: str, *, quiet: bool = False) -> None:
     if not quiet:
         print(message)
 
 
 def error_line(message: str) -> str:
-    return f"keras-deprocess: error: {one_line(message)}"
+    """The one line of an error: terminal-safe, its line breaks shown as ``\\n``."""
+    return f"keras-deprocess: error: {safe(message)}"
 
 
 _interrupted_imports: list[bool] = []
@@ -160,4 +156,4 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:  # argparse declares NoReturn
         self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
+        self.exit(2, f"{self.prog}: error: {safe(message)}\n")
