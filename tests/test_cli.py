@@ -1,16 +1,24 @@
-"""The command line, driven as a subprocess: round trips, every safety case, --help."""
+"""The command line, driven as a subprocess: round trips, every safety case, --help.
+
+The helpers here (running the CLI, building hostile files) serve the other
+tests/test_cli_*.py files too.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import time
 import zipfile
+import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -23,15 +31,46 @@ from keras_deprocess.cli import load_demo_image
 COMMANDS = ["restore", "sheet", "models", "detect", "demo"]
 
 
-def run(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "keras_deprocess.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"} if env is None else env,
     )
+
+
+def user_env(**extra: str) -> dict[str, str]:
+    """The environment a user has: none of the test suite's TensorFlow or warning settings."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "PYTHONWARNINGS")}
+    return {**env, **extra}
+
+
+class Result(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str, cwd: Path, capsys: pytest.CaptureFixture[str]) -> Result:
+    """The CLI in this process (fast, for messages): `main`, with argparse's exits as codes."""
+    from keras_deprocess.cli import main
+
+    capsys.readouterr()
+    previous = Path.cwd()
+    os.chdir(cwd)
+    try:
+        code = main(list(args))
+    except SystemExit as exit:
+        code = exit.code if isinstance(exit.code, int) else 1
+    finally:
+        os.chdir(previous)
+    captured = capsys.readouterr()
+    return Result(code, captured.out, captured.err)
 
 
 def images(n: int = 3) -> np.ndarray:
@@ -39,7 +78,7 @@ def images(n: int = 3) -> np.ndarray:
     return np.stack([np.roll(photo, 17 * i, axis=(0, 1)) for i in range(n)])
 
 
-def assert_one_line_input_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+def assert_one_line_input_error(result: subprocess.CompletedProcess[str] | Result, *fragments: str) -> None:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -50,6 +89,126 @@ def assert_one_line_input_error(result: subprocess.CompletedProcess[str], *fragm
 
 def files_under(folder: Path) -> set[Path]:
     return {p.relative_to(folder) for p in folder.rglob("*") if p.is_file()}
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def npy_header(shape: tuple[int, ...], dtype: str = "<f4", fortran: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    header = {"descr": dtype, "fortran_order": fortran, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)  # type: ignore[no-untyped-call]
+    return buffer.getvalue()
+
+
+class Member(NamedTuple):
+    """One zip member, written as given: any name (NUL, escapes), method and flags.
+
+    `zeros` bytes of zeros follow `data`; they are deflated without being
+    materialised, so a small file can declare gigabytes.
+    """
+
+    name: str
+    data: bytes
+    zeros: int = 0
+    method: int = zipfile.ZIP_DEFLATED
+    flags: int = 0
+
+
+_ZERO_BLOCK = 1 << 20
+
+
+def _deflate(data: bytes, zeros: int) -> tuple[bytes, int, int]:
+    """(raw deflate stream, crc32, size) of `data` followed by `zeros` zero bytes."""
+
+    def full_flush(payload: bytes, final: bool) -> bytes:
+        compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return compressor.compress(payload) + compressor.flush(zlib.Z_FINISH if final else zlib.Z_FULL_FLUSH)
+
+    blocks, rest = divmod(zeros, _ZERO_BLOCK)
+    # Independently flushed pieces concatenate into one valid stream.
+    stream = (
+        full_flush(data, False)
+        + full_flush(bytes(_ZERO_BLOCK), False) * blocks
+        + full_flush(bytes(rest), True)
+    )
+    crc = zlib.crc32(data)
+    block = bytes(_ZERO_BLOCK)
+    for _ in range(blocks):
+        crc = zlib.crc32(block, crc)
+    return stream, zlib.crc32(bytes(rest), crc), len(data) + zeros
+
+
+def write_zip(path: Path | io.BytesIO, members: list[Member]) -> None:
+    """A zip archive written byte by byte (zipfile refuses several of these members)."""
+    out = bytearray()
+    central = bytearray()
+    for member in members:
+        name = member.name.encode("utf-8")
+        if member.method == zipfile.ZIP_DEFLATED:
+            payload, crc, size = _deflate(member.data, member.zeros)
+        else:
+            payload, crc, size = member.data + bytes(member.zeros), zlib.crc32(member.data), len(member.data)
+            if member.method == zipfile.ZIP_STORED:
+                crc = zlib.crc32(payload)
+                size = len(payload)
+        assert max(len(payload), size) < 1 << 32, "no zip64 here"
+        flags = member.flags | 0x800  # names are UTF-8
+        offset = len(out)
+        out += struct.pack(
+            "<4sHHHHHIIIHH",
+            b"PK\x03\x04",
+            20,
+            flags,
+            member.method,
+            0,
+            0x21,
+            crc,
+            len(payload),
+            size,
+            len(name),
+            0,
+        )
+        out += name + payload
+        central += struct.pack(
+            "<4sHHHHHHIIIHHHHHII",
+            b"PK\x01\x02",
+            20,
+            20,
+            flags,
+            member.method,
+            0,
+            0x21,
+            crc,
+            len(payload),
+            size,
+            len(name),
+            0,
+            0,
+            0,
+            0,
+            0,
+            offset,
+        )
+        central += name
+    end = struct.pack(
+        "<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), len(out), 0
+    )
+    if isinstance(path, io.BytesIO):
+        path.write(bytes(out + central + end))
+    else:
+        path.write_bytes(bytes(out + central + end))
+
+
+def zeros_npz(
+    path: Path, shape: tuple[int, ...], dtype: str = "<f4", fortran: bool = False, key: str = "img"
+) -> None:
+    """A small npz holding one array of zeros of any declared size."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    write_zip(path, [Member(f"{key}.npy", npy_header(shape, dtype, fortran), zeros=nbytes)])
 
 
 # -- round trips -----------------------------------------------------------------
@@ -165,7 +324,7 @@ def test_hostile_npz_keys_cannot_escape_the_output_folder(tmp_path):
     "key", ["../x", "/etc/passwd", "a\x00b", "..", ".hidden", "C:\\win", "ok_name", "sp ace", "ü", ""]
 )
 def test_safe_stem(key):
-    from keras_deprocess.cli.arrayfiles import safe_stem
+    from keras_deprocess.cli.planning import safe_stem
 
     stem = safe_stem(key)
     assert stem
@@ -200,7 +359,7 @@ def test_sheet_does_not_overwrite_without_force(tmp_path):
 
 def _all_images_whole(folder: Path) -> int:
     count = 0
-    for path in folder.glob("*.png"):
+    for path in folder.rglob("*.png"):
         with Image.open(path) as picture:
             picture.load()  # raises on a truncated file
         count += 1
@@ -208,7 +367,8 @@ def _all_images_whole(folder: Path) -> int:
 
 
 @pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
-def test_an_interrupted_run_leaves_no_partial_image(tmp_path, how):
+def test_an_interrupted_run_leaves_no_image(tmp_path, how):
+    """A run is all or nothing: images wait in a hidden folder until every one is written."""
     rng = np.random.default_rng(0)
     np.save(tmp_path / "many.npy", rng.uniform(-120, 150, (600, 96, 96, 3)).astype(np.float32))
     process = subprocess.Popen(
@@ -230,25 +390,21 @@ def test_an_interrupted_run_leaves_no_partial_image(tmp_path, how):
     )
     out = tmp_path / "out"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(out.glob("*.png"))) < 20:
+    while time.monotonic() < deadline and len(list(out.glob(".keras-deprocess-*/*.png"))) < 20:
         time.sleep(0.02)
+    assert list(out.glob("*.png")) == [], "no image is visible before all are written"
     process.send_signal(getattr(signal, how))
     _, stderr = process.communicate(timeout=60)
-    written = _all_images_whole(out)
-    assert 20 <= written < 600
-    partial = [p.name for p in out.iterdir() if p.name.endswith(".part")]
     if how != "SIGKILL":
         assert process.returncode == 130, stderr
-        assert "interrupted" in stderr
-        assert partial == []
+        assert stderr.strip() == "keras-deprocess: interrupted; no partial output was left."
+        assert not out.exists(), "the run made the folder, and removes it"
     else:
-        # A killed process cannot clean up: at most one hidden temporary file,
-        # never a partial file under an image's name.
-        assert len(partial) <= 1
-        assert all(name.startswith(".") for name in partial)
+        # A killed process cannot clean up: its hidden folder stays, no image is visible.
+        assert [p.name for p in out.iterdir() if not p.name.startswith(".keras-deprocess-")] == []
 
 
-def test_corrupt_data_midway_leaves_only_whole_images(tmp_path):
+def test_corrupt_data_midway_writes_nothing(tmp_path):
     path = tmp_path / "dump.npz"
     np.savez_compressed(path, a=preprocess_input(images(3), "VGG16"), b=preprocess_input(images(3), "VGG16"))
     raw = bytearray(path.read_bytes())
@@ -258,17 +414,17 @@ def test_corrupt_data_midway_leaves_only_whole_images(tmp_path):
     middle = start + info.compress_size // 2
     raw[middle : middle + 64] = bytes(64)  # damage the compressed data of 'b'
     path.write_bytes(bytes(raw))
+    (tmp_path / "out").mkdir()
     result = run("restore", "dump.npz", "--model", "VGG16", "--out", "out", cwd=tmp_path)
     assert_one_line_input_error(result, "dump.npz", "'b'")
-    assert not [p for p in (tmp_path / "out").iterdir() if p.name.endswith(".part")]
-    assert _all_images_whole(tmp_path / "out") >= 3
+    assert list((tmp_path / "out").iterdir()) == [], "the images of 'a' were not moved into place"
 
 
 @pytest.mark.parametrize(
     ("make", "fragments"),
     [
-        (lambda p: p.write_bytes(b"not an array at all"), ["not a valid .npy array", "magic"]),
-        (lambda p: p.write_bytes(b""), ["not a valid .npy array"]),
+        (lambda p: p.write_bytes(b"not an array at all"), ["not a .npy array", "magic"]),
+        (lambda p: p.write_bytes(b""), ["is empty"]),
         (
             lambda p: p.write_bytes(_npy_bytes(np.zeros((2, 8, 8, 3), np.float32))[:-10]),
             ["truncated", "needs 1536 bytes"],
@@ -282,7 +438,7 @@ def test_corrupt_data_midway_leaves_only_whole_images(tmp_path):
         (lambda p: p.write_bytes(_npy_bytes(np.zeros((1, 2, 8, 8, 3), np.float32))), ["rank 4"]),
         (
             lambda p: p.write_bytes(_npy_bytes(np.zeros((2, 8, 8, 5), np.float32))),
-            ["Expected 3 channels", "(2, 8, 8, 5)"],
+            ["needs 3 channels", "(2, 8, 8, 5)"],
         ),
         (lambda p: p.write_bytes(b"PK\x03\x04 broken zip"), ["not a valid .npz archive"]),
     ],
@@ -291,19 +447,14 @@ def test_corrupt_data_midway_leaves_only_whole_images(tmp_path):
 def test_bad_inputs_get_a_one_line_error_naming_the_file(tmp_path, make, fragments):
     make(tmp_path / "input.npy")
     for command in (["restore", "input.npy", "--model", "VGG16"], ["detect", "input.npy"]):
-        if command[0] == "detect" and "Expected 3 channels" in fragments:
+        if command[0] == "detect" and "needs 3 channels" in fragments:
             continue
         result = run(*command, cwd=tmp_path)
         assert_one_line_input_error(result, "input.npy", *fragments)
     assert not (tmp_path / "input_restored").exists()
 
 
-def _npy_bytes(array: np.ndarray) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
+_npy_bytes = npy_bytes
 
 
 def test_missing_file_and_unknown_model(tmp_path):
@@ -389,9 +540,10 @@ def test_detect(tmp_path):
 
 
 @pytest.mark.skipif(backend() != "tensorflow", reason="the demo's CLI path is backend-independent")
-def test_demo_writes_the_before_after_sheet(tmp_path):
-    result = run("demo", "--out", "demo", cwd=tmp_path, timeout=300)
+def test_demo_writes_the_before_after_sheet_and_no_framework_noise(tmp_path):
+    result = run("demo", "--out", "demo", cwd=tmp_path, timeout=300, env=user_env())
     assert result.returncode == 0, result.stderr
+    assert result.stderr == "", "TensorFlow's start-up log lines are hidden"
     assert "OK: all 40 models" in result.stdout
     sheet = Image.open(tmp_path / "demo" / "before_after.png")
     assert sheet.size[0] > 4 * 128
@@ -444,3 +596,20 @@ def test_streaming_in_many_small_chunks(tmp_path, container):
     assert result.returncode == 0, result.stderr
     for i, original in enumerate(originals):
         np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out" / f"{stem}_{i}.png")), original)
+
+
+def test_every_flag_is_documented_in_docs_cli_md():
+    import argparse
+
+    from keras_deprocess.cli import build_parser
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    parser = build_parser()
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, command in subparsers.choices.items():
+        section = docs.split(f"### `{name}")[1].split("\n### ")[0]
+        for action in command._actions:
+            for flag in action.option_strings:
+                if flag not in ("-h", "--help"):
+                    assert f"`{flag}" in section, (name, flag)
+                    assert flag in command.format_help(), (name, flag)

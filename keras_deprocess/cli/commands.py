@@ -1,8 +1,8 @@
-"""The `keras-deprocess` command line.
+"""The data commands: restore, sheet, detect; and models.
 
-Exit codes: 0 success; 1 a failed check (the demo) or an unexpected error;
-2 a usage or input error (bad arguments, unreadable or unsafe input, an
-existing output without --force); 130 interrupted.
+Each reads the headers, checks everything it can (layout, channels,
+formats, names, existing files) and plans its outputs before it reads any
+data or writes anything.
 """
 
 from __future__ import annotations
@@ -11,269 +11,401 @@ import argparse
 import contextlib
 import json
 import math
-import os
-import signal
-import sys
 import time
-from collections.abc import Iterator, Sequence
-from importlib import resources
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
-from keras_deprocess.cli.arrayfiles import (
-    DEFAULT_CHUNK_BYTES,
+from keras_deprocess._config import resolve_data_format
+from keras_deprocess.cli.arrayfiles import ArrayEntry, ArrayFile, Piece
+from keras_deprocess.cli.planning import ArrayOutputs, existing_outputs, plan_outputs, safe_stem
+from keras_deprocess.cli.sheet import (
+    SHEET_MAX_PIXELS,
+    Canvas,
+    Thumbnail,
+    naive_view,
+    shrink_factor,
+    thumbnail_shape,
+    to_rgb,
+)
+from keras_deprocess.cli.terminal import safe, say
+from keras_deprocess.cli.writers import (
     IMAGE_FORMATS,
-    ArrayEntry,
-    ArrayFile,
-    atomic_write_image,
-    encode_image,
-    output_path,
-    safe_stem,
+    WHOLE_IMAGE_MAX_PIXELS,
+    PngWriter,
+    Staging,
+    encode_with_pillow,
+    format_limit,
+    image_sink,
+    write_atomically,
 )
 from keras_deprocess.discovery.detect import detect_mode
-from keras_deprocess.errors import DeprocessError
+from keras_deprocess.errors import DeprocessError, advise, shown
 from keras_deprocess.registry import get_spec, list_models
-from keras_deprocess.restore import channel_axis, restore_original_image_from_array
+from keras_deprocess.restore import restore_original_image_from_array
 from keras_deprocess.spec import PreprocessSpec
 
-DEMO_IMAGE = "astronaut.png"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+__all__ = ["command_detect", "command_models", "command_restore", "command_sheet"]
+
+EXIT_OK = 0
+DETECT_SAMPLE_PIXELS = 1 << 18
 
 
-def load_demo_image() -> np.ndarray:
-    """The shipped photograph as a (128, 128, 3) uint8 RGB array.
+@dataclass(frozen=True)
+class Layout:
+    """Where an image's axes are, for one array and data format."""
 
-    Eileen Collins, NASA, public domain (via scikit-image's sample data).
-    """
-    from PIL import Image
-
-    with resources.files("keras_deprocess").joinpath("data", DEMO_IMAGE).open("rb") as f:
-        return np.asarray(Image.open(f).convert("RGB"))
-
-
-def _say(args: argparse.Namespace, message: str) -> None:
-    if not getattr(args, "quiet", False) and not getattr(args, "json", False):
-        print(message)
+    channel_axis: int  # in one image: 2 for channels_last (H, W, C), 0 for channels_first (C, H, W)
+    row_axis: int
+    height: int
+    width: int
+    channels: int
 
 
-# -- images ------------------------------------------------------------------
-
-
-def _to_pil_layout(images: np.ndarray, data_format: str) -> np.ndarray:
-    """(N, H, W, C) uint8 with 1, 3 or 4 channels, as PIL wants them."""
-    if data_format == "channels_first":
-        images = np.moveaxis(images, -3, -1)
-    if images.shape[-1] == 1:
-        images = images[..., 0]
-    elif images.shape[-1] not in (3, 4):
-        raise DeprocessError(f"Cannot write images with {images.shape[-1]} channels; expected 1, 3 or 4.")
-    return np.asarray(images)
-
-
-def naive_view(preprocessed: np.ndarray) -> np.ndarray:
-    """What `plt.imshow` shows for a float RGB array: clipped to [0, 1], channels as stored."""
-    clipped = np.clip(np.asarray(preprocessed, np.float64), 0.0, 1.0)
-    return np.asarray(np.rint(clipped * 255), dtype=np.uint8)
-
-
-def contact_sheet(rows: list[list[np.ndarray]], columns: int, caption: str = "") -> np.ndarray:
-    """A grid of cells; each cell is a list of same-height images shown side by side."""
-    gap, background = 4, 32
-    cells = [np.concatenate(_pad_side_by_side(cell, gap, background), axis=1) for cell in rows]
-    height = max(c.shape[0] for c in cells)
-    width = max(c.shape[1] for c in cells)
-    grid_rows = math.ceil(len(cells) / columns)
-    top = 14 if caption else 0
-    sheet = np.full(
-        (top + grid_rows * (height + gap) + gap, columns * (width + gap) + gap, 3), background, np.uint8
+def _layout(source: ArrayFile, entry: ArrayEntry, data_format: str, channels: int | None, why: str) -> Layout:
+    """The image layout, with the channel count checked (`channels` None: any)."""
+    image = entry.image_shape
+    last = data_format == "channels_last"
+    layout = Layout(
+        2 if last else 0,
+        0 if last else 1,
+        image[0 if last else 1],
+        image[1 if last else 2],
+        image[2 if last else 0],
     )
-    for i, cell in enumerate(cells):
-        r, c = divmod(i, columns)
-        y, x = top + gap + r * (height + gap), gap + c * (width + gap)
-        sheet[y : y + cell.shape[0], x : x + cell.shape[1]] = _rgb(cell)
-    if caption:
-        from PIL import Image, ImageDraw
-
-        picture = Image.fromarray(sheet)
-        ImageDraw.Draw(picture).text((gap, 2), caption, fill=(230, 230, 230))
-        sheet = np.asarray(picture)
-    return sheet
-
-
-def _rgb(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 2:
-        return np.repeat(image[..., None], 3, axis=-1)
-    return image[..., :3]
+    if channels is None or layout.channels == channels:
+        return layout
+    first_axis = f"axis {1 if entry.batched else 0}"
+    where, other_where = ("the last axis", first_axis) if last else (first_axis, "the last axis")
+    message = (
+        f"has shape {entry.shape}; {why} needs {channels} channels on {where} "
+        f"({advise(data_format=data_format)})."
+    )
+    other = "channels_first" if last else "channels_last"
+    if image[0 if last else 2] == channels:
+        message += f" It has {channels} on {other_where}: pass {advise(data_format=other)}."
+    raise source.error(entry, message)
 
 
-def _pad_side_by_side(images: list[np.ndarray], gap: int, background: int) -> list[np.ndarray]:
-    padded: list[np.ndarray] = []
-    for image in images:
-        if padded:
-            padded.append(np.full((image.shape[0], gap, 3), background, np.uint8))
-        padded.append(_rgb(image))
-    return padded
+def _budget(args: argparse.Namespace) -> int:
+    return max(1, int(args.chunk_mb * (1 << 20)))
 
 
-# -- commands ----------------------------------------------------------------
+def _check_fortran(source: ArrayFile, entry: ArrayEntry, budget: int) -> None:
+    if entry.fortran_order and entry.nbytes > budget:
+        raise source.error(
+            entry,
+            f"is stored in Fortran order, which is not contiguous per image, so it is read whole; its "
+            f"{_mib(entry.nbytes)} exceed --chunk-mb {_mib(budget, unit=False)}. Pass a larger --chunk-mb "
+            "if you trust the file, or save it in C order (numpy.ascontiguousarray).",
+        )
 
 
-def _spec(args: argparse.Namespace) -> PreprocessSpec:
-    return get_spec(args.model)
+def _mib(count: int, unit: bool = True) -> str:
+    text = f"{count / 2**20:.4g}"
+    return f"{text} MiB" if unit else text
 
 
-def _resolve_format(args: argparse.Namespace) -> str:
-    from keras_deprocess._config import resolve_data_format
+def _check_finite(source: ArrayFile, entry: ArrayEntry, piece: Piece, nothing_written: bool = True) -> None:
+    """Refuse NaN and ±Inf, naming the image; cheap for finite data (one float64 sum)."""
+    data = piece.data
+    with np.errstate(all="ignore"):
+        total = float(data.sum(dtype=np.float64))
+    if math.isfinite(total):
+        return
+    finite = np.isfinite(data).reshape(len(data), -1)
+    bad_images = np.flatnonzero(~finite.all(axis=1))
+    if len(bad_images) == 0:
+        return  # finite values whose sum overflowed
+    i = int(bad_images[0])
+    values = data[i]
+    nan = int(np.isnan(values).sum())
+    positive = int(np.isposinf(values).sum())
+    negative = int(np.isneginf(values).sum())
+    counts = ", ".join(
+        f"{n} {what}" for n, what in ((nan, "NaN"), (positive, "+Inf"), (negative, "-Inf")) if n
+    )
+    rows = f" (in rows {piece.rows[0]}-{piece.rows[1] - 1})" if piece.rows else ""
+    written = " Nothing was written." if nothing_written else ""
+    raise source.error(
+        entry,
+        f"holds {counts} values{rows}; a uint8 image has no value for them.{written} Replace them "
+        "before saving the array (e.g. with numpy.nan_to_num).",
+        image=piece.first + i,
+    )
 
-    return resolve_data_format(args.data_format)
+
+def _to_channels_last(images: np.ndarray, layout: Layout) -> np.ndarray:
+    """(N, C, H, W) → (N, H, W, C) as a view; (N, H, W, C) as is."""
+    return images if layout.channel_axis == 2 else np.moveaxis(images, 1, -1)
 
 
-def _check_layout(entry: ArrayEntry, spec: PreprocessSpec, data_format: str, source: ArrayFile) -> None:
-    """Validate rank and channels from the header, before anything is read or written."""
-    try:
-        channel_axis(entry.shape, spec, data_format)
-    except DeprocessError as error:
-        key = f" array {entry.key!r}:" if source.is_npz else ""
-        raise DeprocessError(f"{source.name}:{key} {error}") from None
+def _describe(entries: list[ArrayEntry]) -> Any:
+    return lambda i: f"array {shown(entries[i].key)}"
+
+
+# -- restore ---------------------------------------------------------------------
 
 
 def command_restore(args: argparse.Namespace) -> int:
-    spec = _spec(args)
-    data_format = _resolve_format(args)
-    source = ArrayFile(args.input, key=args.key)
+    spec = get_spec(args.model)
+    data_format = resolve_data_format(args.data_format)
+    budget = _budget(args)
     out_dir = Path(args.out) if args.out else Path(f"{Path(args.input).stem}_restored")
-    plan: list[tuple[ArrayEntry, list[Path]]] = []
-    for entry in source.entries:
-        _check_layout(entry, spec, data_format, source)
-        stem = safe_stem(entry.key) if source.is_npz else safe_stem(Path(args.input).stem)
-        if len(entry.shape) == 3:
-            paths = [output_path(out_dir, stem, None, 0, args.format)]
-        else:
-            width = len(str(max(entry.images - 1, 0)))
-            paths = [output_path(out_dir, stem, i, width, args.format) for i in range(entry.images)]
-        plan.append((entry, paths))
-    all_paths = [p for _, paths in plan for p in paths]
-    if not args.force:
-        existing = [p for p in all_paths if p.exists()]
-        if existing:
-            raise DeprocessError(
-                f"{len(existing)} output file(s) exist, e.g. {existing[0]}; pass --force to overwrite them."
-            )
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with ArrayFile(args.input, key=args.key) as source:
+        entries = source.entries
+        layouts = []
+        for entry in entries:
+            layout = _layout(source, entry, data_format, spec.channels, f"the {spec.name!r} preprocessing")
+            problem = format_limit(args.format, layout.height, layout.width, layout.channels)
+            if problem is not None:
+                raise source.error(entry, f"has shape {entry.shape}: {problem}")
+            _check_fortran(source, entry, budget)
+            layouts.append(layout)
+        plans = plan_outputs(
+            ((safe_stem(e.key), e.position, e.images, e.batched) for e in entries),
+            args.naming,
+            args.format,
+            _describe(entries),
+            source.name,
+        )
+        _check_out_dir(out_dir, plans, force=args.force)
+        total = sum(plan.images for plan in plans)
+        start = time.perf_counter()
+        if total:  # no images, no folder
+            with Staging(out_dir, force=args.force) as staging, _progress(args, total) as progress:
+                for entry, layout, plan in zip(entries, layouts, plans, strict=True):
+                    staging.make_folder(plan.folder)
+                    _restore_array(source, entry, layout, plan, spec, data_format, budget, staging, progress)
+                staging.commit(name for plan in plans for name in plan.names())
+        seconds = time.perf_counter() - start
+    if args.json:
+        _print_restore_json(args, spec, data_format, out_dir, plans, total, seconds)
+    say(
+        f"restored {total} image(s) from {len(plans)} array(s) in {safe(args.input)} with "
+        f"{safe(args.model)} ({spec.name}) to {safe(out_dir)}/ as {args.format} in {seconds:.2f} s",
+        quiet=args.quiet or args.json,
+    )
+    return EXIT_OK
+
+
+def _check_out_dir(out_dir: Path, plans: list[ArrayOutputs], *, force: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DeprocessError(f"--out {safe(out_dir)}: is a file, not a folder; pick another --out.")
+    for folder in sorted({plan.folder for plan in plans if plan.folder}):
+        path = out_dir / folder
+        if path.exists() and not path.is_dir():
+            raise DeprocessError(f"{safe(path)}: is a file, where --naming folders needs a folder.")
+    count, example, blocking = existing_outputs(out_dir, plans)
+    if count and not force:
+        raise DeprocessError(
+            f"{count} output file(s) exist, e.g. {safe(example)}; pass --force to overwrite them."
+        )
+    if blocking is not None:
+        raise DeprocessError(
+            f"{safe(blocking)}: is a folder where an image would go; --force replaces only files."
+        )
+
+
+def _restore_array(
+    source: ArrayFile,
+    entry: ArrayEntry,
+    layout: Layout,
+    plan: ArrayOutputs,
+    spec: PreprocessSpec,
+    data_format: str,
+    budget: int,
+    staging: Staging,
+    progress: Any,
+) -> None:
+    with contextlib.ExitStack() as open_image:
+        sink: Any = None
+        for piece in source.pieces(entry, budget, layout.row_axis):
+            _check_finite(source, entry, piece)
+            restored = restore_original_image_from_array(piece.data, spec, data_format=data_format)
+            images = _to_channels_last(restored, layout)
+            if piece.rows is None:
+                for i, image in enumerate(images):
+                    with staging.open(plan.name(piece.first + i)) as f:
+                        _write_whole(f, image, plan.ext)
+                    progress.update(1)
+                continue
+            top, bottom = piece.rows
+            if top == 0:
+                f = open_image.enter_context(staging.open(plan.name(piece.first)))
+                sink = image_sink(f, layout.height, layout.width, layout.channels, plan.ext)
+            sink.write(images[0])
+            if bottom == layout.height:
+                sink.close()
+                open_image.close()
+                progress.update(1)
+
+
+def _write_whole(f: IO[bytes], image: np.ndarray, image_format: str) -> None:
+    if image_format == "png":
+        writer = PngWriter(f, *image.shape)
+        writer.write(image)
+        writer.close()
+    else:
+        encode_with_pillow(image, image_format, f)
+
+
+@contextlib.contextmanager
+def _progress(args: argparse.Namespace, total: int) -> Iterator[Any]:
     from tqdm import tqdm
 
-    start = time.perf_counter()
-    chunk_bytes = int(args.chunk_mb * (1 << 20))
-    with (
-        tqdm(
-            total=len(all_paths), unit="image", disable=True if args.quiet or args.json else None, leave=False
-        ) as progress,
-        _stop_between_images() as state,
-    ):
-        for entry, paths in plan:
-            done = 0
-            for chunk in source.chunks(entry, chunk_bytes):
-                restored = restore_original_image_from_array(chunk, spec, data_format=data_format)
-                batch = restored if len(entry.shape) == 4 else restored[None]
-                for image in _to_pil_layout(batch, data_format):
-                    atomic_write_image(paths[done], encode_image(image, args.format), force=args.force)
-                    done += 1
-                    progress.update(1)
-                    if state["stop"]:
-                        raise KeyboardInterrupt
-    seconds = time.perf_counter() - start
+    with tqdm(
+        total=total, unit="image", disable=True if args.quiet or args.json else None, leave=False
+    ) as bar:
+        yield bar
+
+
+def _print_restore_json(
+    args: argparse.Namespace,
+    spec: PreprocessSpec,
+    data_format: str,
+    out_dir: Path,
+    plans: list[ArrayOutputs],
+    total: int,
+    seconds: float,
+) -> None:
+    """The summary, with every file's path streamed out (no list of them in memory)."""
     summary = {
         "input": args.input,
         "model": args.model,
         "spec": spec.name,
         "data_format": data_format,
-        "arrays": len(plan),
-        "images": len(all_paths),
+        "arrays": len(plans),
+        "images": total,
         "out": str(out_dir),
         "format": args.format,
+        "naming": args.naming,
         "seconds": round(seconds, 3),
-        "files": [str(p) for p in all_paths],
     }
-    if args.json:
-        print(json.dumps(summary))
-    _say(
-        args,
-        f"restored {len(all_paths)} image(s) from {len(plan)} array(s) in {args.input} with "
-        f"{args.model} ({spec.name}) to {out_dir}/ as {args.format} in {seconds:.2f} s",
-    )
-    return EXIT_OK
+    head = json.dumps(summary)
+    print(head[:-1] + ', "files": [', end="")
+    separator = ""
+    for plan in plans:
+        for name in plan.names():
+            print(separator + json.dumps(str(out_dir / name)), end="")
+            separator = ", "
+    print("]}")
 
 
-@contextlib.contextmanager
-def _stop_between_images() -> Iterator[dict[str, bool]]:
-    """Defer SIGINT and SIGTERM until the image being written is whole.
-
-    Python can raise KeyboardInterrupt anywhere, even inside mkstemp after
-    the temporary file exists but before its name is known, where no cleanup
-    can reach it. The loop checks the flag between images instead. A second
-    signal stops at once.
-    """
-    state = {"stop": False}
-
-    def handler(signum: int, frame: Any) -> None:
-        if state["stop"]:
-            raise KeyboardInterrupt
-        state["stop"] = True
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield state
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
-
-
-def _first_images(source: ArrayFile, limit: int) -> list[tuple[ArrayEntry, np.ndarray]]:
-    """Up to `limit` images, from the arrays in order, as copies."""
-    taken: list[tuple[ArrayEntry, np.ndarray]] = []
-    remaining = limit
-    for entry in source.entries:
-        for chunk in source.chunks(entry, min(DEFAULT_CHUNK_BYTES, 8 << 20)):
-            batch = chunk if len(entry.shape) == 4 else chunk[None]
-            taken.append((entry, batch[:remaining].copy()))
-            remaining -= len(taken[-1][1])
-            if remaining <= 0:
-                return taken
-    return taken
+# -- sheet -----------------------------------------------------------------------
 
 
 def command_sheet(args: argparse.Namespace) -> int:
-    spec = _spec(args)
-    data_format = _resolve_format(args)
-    source = ArrayFile(args.input, key=args.key)
-    for entry in source.entries:
-        _check_layout(entry, spec, data_format, source)
+    spec = get_spec(args.model)
+    data_format = resolve_data_format(args.data_format)
+    budget = _budget(args)
     output = Path(args.output)
-    if output.exists() and not args.force:
-        raise DeprocessError(f"{output} exists; pass --force to overwrite it.")
-    cells: list[list[np.ndarray]] = []
-    for _, batch in _first_images(source, args.limit):
-        restored = _to_pil_layout(
-            restore_original_image_from_array(batch, spec, data_format=data_format), data_format
-        )
-        naive = _to_pil_layout(naive_view(batch), data_format)
-        for i in range(len(restored)):
-            cells.append([naive[i], restored[i]] if args.compare else [restored[i]])
-    if not cells:
-        raise DeprocessError(f"{args.input}: holds no images.")
-    columns = args.columns or math.ceil(math.sqrt(len(cells)))
-    caption = f"left: naive imshow, right: restored with {args.model}" if args.compare else ""
-    sheet = contact_sheet(cells, columns, caption)
+    image_format = _sheet_format(output, force=args.force)
+    with ArrayFile(args.input, key=args.key) as source:
+        chosen: list[tuple[ArrayEntry, Layout, int]] = []
+        remaining = args.limit
+        for entry in source.entries:
+            layout = _layout(source, entry, data_format, spec.channels, f"the {spec.name!r} preprocessing")
+            if layout.channels not in (1, 3, 4):
+                raise source.error(entry, f"has shape {entry.shape}: a sheet shows 1, 3 or 4 channels")
+            take = min(remaining, entry.images)
+            if take:
+                _check_fortran(source, entry, budget)
+                chosen.append((entry, layout, take))
+            remaining -= take
+            if remaining == 0:
+                break
+        cells = sum(take for _, _, take in chosen)
+        if cells == 0:
+            raise source.error(None, "holds no images")
+        factors = [shrink_factor(layout.height, layout.width, args.size) for _, layout, _ in chosen]
+        sizes = [
+            thumbnail_shape(layout.height, layout.width, f)
+            for (_, layout, _), f in zip(chosen, factors, strict=True)
+        ]
+        height, width = max(h for h, _ in sizes), max(w for _, w in sizes)
+        columns = min(args.columns or math.ceil(math.sqrt(cells)), cells)
+        caption = f"left: naive imshow, right: restored with {args.model}" if args.compare else ""
+        canvas = Canvas(cells, columns, 2 if args.compare else 1, height, width, safe(caption))
+        limit = min(SHEET_MAX_PIXELS, WHOLE_IMAGE_MAX_PIXELS.get(image_format, SHEET_MAX_PIXELS))
+        if canvas.pixels > limit:
+            raise DeprocessError(
+                f"a sheet of {cells} cells of up to {height}x{width} pixels would be "
+                f"{canvas.shape[1]}x{canvas.shape[0]}, over the {limit / 1e6:.1f}-megapixel limit of a "
+                f"{image_format} sheet; pass a smaller --limit or --size."
+            )
+        sheet = canvas.draw()
+        cell = 0
+        for (entry, layout, take), factor in zip(chosen, factors, strict=True):
+            _draw_thumbnails(
+                sheet, canvas, cell, source, entry, layout, take, factor, spec, data_format, budget, args
+            )
+            cell += take
+
+    def write(f: IO[bytes]) -> None:
+        _write_whole(f, sheet, image_format)
+
+    write_atomically(output, write, force=args.force)
+    if args.json:
+        print(json.dumps({"input": args.input, "images": cells, "output": str(output)}))
+    say(f"wrote a contact sheet of {cells} image(s) to {safe(output)}", quiet=args.quiet or args.json)
+    return EXIT_OK
+
+
+def _sheet_format(output: Path, *, force: bool) -> str:
     image_format = output.suffix.lower().lstrip(".").replace("jpeg", "jpg")
     if image_format not in IMAGE_FORMATS:
-        raise DeprocessError(f"Expected -o to end in .png, .jpg or .webp. Received {output}.")
-    atomic_write_image(output, encode_image(sheet, image_format), force=args.force)
-    if args.json:
-        print(json.dumps({"input": args.input, "images": len(cells), "output": str(output)}))
-    _say(args, f"wrote a contact sheet of {len(cells)} image(s) to {output}")
-    return EXIT_OK
+        raise DeprocessError(f"Expected -o to end in .png, .jpg or .webp. Received {safe(output)}.")
+    folder = output.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise DeprocessError(f"-o {safe(output)}: the folder {safe(folder)} {what}; make it first.")
+    if output.is_dir():
+        raise DeprocessError(f"-o {safe(output)}: is a folder.")
+    if output.exists() and not force:
+        raise DeprocessError(f"{safe(output)} exists; pass --force to overwrite it.")
+    return image_format
+
+
+def _draw_thumbnails(
+    sheet: np.ndarray,
+    canvas: Canvas,
+    first_cell: int,
+    source: ArrayFile,
+    entry: ArrayEntry,
+    layout: Layout,
+    take: int,
+    factor: int,
+    spec: PreprocessSpec,
+    data_format: str,
+    budget: int,
+    args: argparse.Namespace,
+) -> None:
+    """The first `take` images of `entry`, shrunk into cells `first_cell`, … as they stream."""
+    size = thumbnail_shape(layout.height, layout.width, factor)
+    pending: list[Thumbnail] = []
+    for piece in source.pieces(entry, budget, layout.row_axis, stop=take):
+        _check_finite(source, entry, piece, nothing_written=False)
+        views = [restore_original_image_from_array(piece.data, spec, data_format=data_format)]
+        if args.compare:
+            views.insert(0, naive_view(piece.data))
+        batches = [_to_channels_last(v, layout) for v in views]
+        top = piece.rows[0] if piece.rows else 0
+        for i in range(len(batches[0])):
+            if top == 0:
+                cell = first_cell + piece.first + i
+                pending = [
+                    Thumbnail(layout.height, layout.width, factor, canvas.region(sheet, cell, part, *size))
+                    for part in range(len(batches))
+                ]
+            for thumbnail, batch in zip(pending, batches, strict=True):
+                thumbnail.add(to_rgb(batch[i]), top)
+
+
+# -- models ----------------------------------------------------------------------
 
 
 def command_models(args: argparse.Namespace) -> int:
@@ -301,42 +433,44 @@ def command_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- detect ----------------------------------------------------------------------
+
+
 def command_detect(args: argparse.Namespace) -> int:
-    data_format = _resolve_format(args)
-    source = ArrayFile(args.input, key=args.key)
-    report = []
-    for entry, batch in _first_images(source, args.limit):
-        try:
-            guesses = detect_mode(batch, data_format=data_format)
-        except DeprocessError as error:
-            raise DeprocessError(f"{source.name}: {error}") from None
-        report.append((entry.key, guesses[: args.top]))
-    if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "key": key,
-                        "candidates": [
-                            {
-                                "name": g.name,
-                                "aliases": list(g.aliases),
-                                "confidence": round(g.confidence, 4),
-                                "out_of_range": round(g.out_of_range, 6),
-                                "quantization": round(g.quantization, 6),
-                            }
-                            for g in guesses
-                        ],
-                    }
-                    for key, guesses in report
-                ],
-                indent=1,
+    data_format = resolve_data_format(args.data_format)
+    budget = _budget(args)
+    with ArrayFile(args.input, key=args.key) as source:
+        layouts = [_layout(source, e, data_format, 3, "detect") for e in source.entries]
+        report: list[tuple[ArrayEntry, int, list[Any]]] = []
+        for entry, layout in zip(source.entries, layouts, strict=True):
+            used = min(args.limit, entry.images)
+            if used == 0:
+                report.append((entry, 0, []))
+                continue
+            values, image = source.sample(
+                entry, layout.channel_axis, args.limit, DETECT_SAMPLE_PIXELS, budget
             )
-        )
+            finite = np.isfinite(values).all(axis=1)
+            if not finite.all():
+                bad = int(np.flatnonzero(~finite)[0])
+                raise source.error(
+                    entry,
+                    "holds NaN or ±Inf values, which no preprocessing produces; replace them before "
+                    "saving the array (e.g. with numpy.nan_to_num).",
+                    image=int(image[bad]),
+                )
+            guesses = detect_mode(values.reshape(1, 1, -1, 3), data_format="channels_last")
+            report.append((entry, used, guesses[: args.top]))
+        is_npz = source.is_npz
+    if args.json:
+        print(json.dumps([_detect_json(entry, used, guesses) for entry, used, guesses in report], indent=1))
         return EXIT_OK
-    for key, guesses in report:
-        if source.is_npz:
-            print(f"[{key}]")
+    for n, (entry, used, guesses) in enumerate(report):
+        if is_npz:
+            print(("\n" if n else "") + f"[{safe(entry.key)}] {used} of {entry.images} image(s)")
+        if not guesses:
+            print("no images")
+            continue
         print(f"{'mode':<10} {'confidence':>10} {'out of range':>13} {'quantization':>13}  same map as")
         for g in guesses:
             print(
@@ -346,228 +480,19 @@ def command_detect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-DEMO_SHEET_MODELS = ("VGG16", "InceptionV3", "DenseNet121", "EfficientNetB0")
-
-
-def run_demo(out: Any = sys.stdout, out_dir: str | None = None, force: bool = False) -> int:
-    """Round-trip the shipped photo through Keras's own `preprocess_input` for every model.
-
-    With `out_dir`, also writes `before_after.png`: per model, the naive view
-    of its preprocessed input beside the restored image.
-
-    Returns:
-        0 when every model's uint8 round trip is exact, else 1.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
-    from keras_deprocess._config import import_keras
-
-    keras = import_keras()
-    image = load_demo_image()
-    batch = np.stack([image, image[::-1, ::-1]])
-    rows = []
-    preprocessed_by_model = {}
-    for entry in list_models("constructor"):
-        keras_preprocess = getattr(keras.applications, entry.module).preprocess_input
-        # Keras writes into float input; hand it a copy.
-        preprocessed = np.asarray(keras_preprocess(batch.astype("float32"), data_format="channels_last"))
-        preprocessed_by_model[entry.name] = preprocessed
-        restored = restore_original_image_from_array(
-            preprocessed, entry.name, data_format="channels_last", dtype="float32", clip=False
-        )
-        max_error = float(np.abs(restored - batch).max())
-        exact = bool(
-            np.array_equal(
-                restore_original_image_from_array(preprocessed, entry.name, data_format="channels_last"),
-                batch,
-            )
-        )
-        rows.append((entry.name, entry.module, entry.mode, max_error, exact))
-
-    print(
-        f"keras-deprocess demo: a {image.shape[0]}x{image.shape[1]} photograph, batch of "
-        f"{len(batch)}, through keras.applications' own preprocess_input (Keras {keras.__version__}, "
-        f"backend {keras.backend.backend()})",
-        file=out,
-    )
-    header = f"{'model':<18} {'module':<20} {'mode':<9} {'max |error| (float)':>20}  uint8 exact"
-    print(header, file=out)
-    print("-" * len(header), file=out)
-    for name, module, mode, max_error, exact in rows:
-        print(f"{name:<18} {module:<20} {mode:<9} {max_error:>20.3e}  {'yes' if exact else 'NO'}", file=out)
-    if out_dir is not None:
-        cells = [
-            [
-                naive_view(preprocessed_by_model[name][0]),
-                restore_original_image_from_array(
-                    preprocessed_by_model[name][0], name, data_format="channels_last"
-                ),
-            ]
-            for name in DEMO_SHEET_MODELS
-        ]
-        sheet = contact_sheet(
-            cells, 2, "per model: naive imshow | restored (" + ", ".join(DEMO_SHEET_MODELS) + ")"
-        )
-        path = Path(out_dir) / "before_after.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_image(path, encode_image(sheet, "png"), force=force)
-        print(f"wrote {path}", file=out)
-    failures = [row[0] for row in rows if not row[4]]
-    if failures:
-        print(f"FAILED: {len(failures)} of {len(rows)} models: {', '.join(failures)}", file=out)
-        return EXIT_FAILED
-    print(f"OK: all {len(rows)} models restore the original uint8 image exactly.", file=out)
-    return EXIT_OK
-
-
-def command_demo(args: argparse.Namespace) -> int:
-    return run_demo(out_dir=args.out, force=args.force)
-
-
-# -- parser ------------------------------------------------------------------
-
-EXIT_CODES = "Exit codes: 0 success, 1 failure, 2 usage or input error, 130 interrupted."
-MEMORY_NOTE = (
-    "Memory: arrays are streamed in chunks of whole images (--chunk-mb, default 64 MiB of "
-    "input), never loaded whole; peak memory is about 3 chunks plus ~100 MB, whatever the file's size."
-)
-
-
-def _add_input(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", help=".npy or .npz file of preprocessed images (float16/32/64, rank 3 or 4)")
-    parser.add_argument("--key", help="in a .npz, use only this array")
-    parser.add_argument(
-        "--data-format",
-        choices=["channels_last", "channels_first"],
-        help="layout of the arrays (default: keras.config.image_data_format(), usually channels_last)",
-    )
-
-
-def _add_model(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model",
-        required=True,
-        help="a keras.applications model or module ('VGG16', 'resnet_v2'), a mode ('caffe', 'tf', "
-        "'torch', 'identity') or a preset ('imagenet', 'clip', 'half', 'inception')",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    formatter = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
-        prog="keras-deprocess",
-        description="Restore the original images from keras.applications-preprocessed arrays.",
-        epilog=EXIT_CODES,
-        formatter_class=formatter,
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    restore = commands.add_parser(
-        "restore",
-        help="write one image file per image of a .npy/.npz",
-        description="Restore every image in a .npy or .npz file and write one image file each, named "
-        "from the file name (npz: the key) and the index. Files are written atomically, and existing "
-        "files are kept unless --force is given.\n\n" + MEMORY_NOTE,
-        epilog="Examples:\n  keras-deprocess restore batch.npy --model VGG16 --out restored/\n"
-        "  keras-deprocess restore dump.npz --model clip --key adversarial --format webp\n\n" + EXIT_CODES,
-        formatter_class=formatter,
-    )
-    _add_input(restore)
-    _add_model(restore)
-    restore.add_argument("--out", help="output folder (default: INPUT-STEM_restored)")
-    restore.add_argument(
-        "--format", choices=IMAGE_FORMATS, default="png", help="png (default), jpg or webp (lossless)"
-    )
-    restore.add_argument("--force", action="store_true", help="overwrite existing files")
-    restore.add_argument(
-        "--chunk-mb",
-        type=float,
-        default=DEFAULT_CHUNK_BYTES >> 20,
-        help="input read per chunk, MiB (default 64)",
-    )
-    restore.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
-    restore.add_argument("--json", action="store_true", help="print a JSON summary instead")
-    restore.set_defaults(run=command_restore)
-
-    sheet = commands.add_parser(
-        "sheet",
-        help="a contact sheet (grid) of the restored images",
-        description="Restore the first --limit images and tile them into one picture. With "
-        "--compare, each cell shows the naive view (what plt.imshow shows for the preprocessed "
-        "array: clipped to [0, 1], channels as stored) beside the restored image.",
-        epilog="Examples:\n  keras-deprocess sheet batch.npy --model VGG16 -o sheet.png\n"
-        "  keras-deprocess sheet batch.npy --model VGG16 -o compare.png --compare\n\n" + EXIT_CODES,
-        formatter_class=formatter,
-    )
-    _add_input(sheet)
-    _add_model(sheet)
-    sheet.add_argument("-o", "--output", required=True, help="the sheet's file: .png, .jpg or .webp")
-    sheet.add_argument("--compare", action="store_true", help="show the naive view beside each image")
-    sheet.add_argument("--limit", type=int, default=64, help="at most this many images (default 64)")
-    sheet.add_argument("--columns", type=int, help="grid columns (default: a square-ish grid)")
-    sheet.add_argument("--force", action="store_true", help="overwrite an existing sheet")
-    sheet.add_argument("--quiet", action="store_true", help="no summary")
-    sheet.add_argument("--json", action="store_true", help="print a JSON summary instead")
-    sheet.set_defaults(run=command_sheet)
-
-    models = commands.add_parser(
-        "models",
-        help="the registry table",
-        description="Every keras.applications constructor and module, mode and preset, with its spec.",
-        epilog="Examples:\n  keras-deprocess models\n  keras-deprocess models --kind preset --json\n\n"
-        + EXIT_CODES,
-        formatter_class=formatter,
-    )
-    models.add_argument("--kind", choices=["constructor", "module", "mode", "preset"], help="only these rows")
-    models.add_argument("--json", action="store_true", help="JSON, with each spec's numbers")
-    models.set_defaults(run=command_models)
-
-    detect = commands.add_parser(
-        "detect",
-        help="which preprocessing produced an array, ranked with confidence",
-        description="Rank the modes and presets by how well each explains the array (range, "
-        "whole-number pixels, spread), from up to --limit images. Per npz key.",
-        epilog="Examples:\n  keras-deprocess detect mystery.npy\n  keras-deprocess detect dump.npz --json\n\n"
-        + EXIT_CODES,
-        formatter_class=formatter,
-    )
-    _add_input(detect)
-    detect.add_argument("--top", type=int, default=5, help="show this many candidates (default 5)")
-    detect.add_argument("--limit", type=int, default=64, help="use at most this many images (default 64)")
-    detect.add_argument("--json", action="store_true", help="JSON output")
-    detect.set_defaults(run=command_detect)
-
-    demo = commands.add_parser(
-        "demo",
-        help="round-trip the shipped photo through every keras.applications model",
-        description="Preprocess the shipped photograph with Keras's own preprocess_input for every "
-        "keras.applications model, restore it, and print one row per model. Exits 1 if any uint8 "
-        "round trip is not exact. With --out, also writes before_after.png.",
-        epilog="Examples:\n  keras-deprocess demo\n  keras-deprocess demo --out demo/\n\n" + EXIT_CODES,
-        formatter_class=formatter,
-    )
-    demo.add_argument("--out", help="also write the before/after sheet here")
-    demo.add_argument("--force", action="store_true", help="overwrite an existing sheet")
-    demo.set_defaults(run=command_demo)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.run(args))
-    except DeprocessError as error:
-        print(f"keras-deprocess: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(
-            "keras-deprocess: interrupted; files already written are whole, no partial file is left.",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
-    except OSError as error:
-        print(f"keras-deprocess: error: {error}", file=sys.stderr)
-        return EXIT_FAILED
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def _detect_json(entry: ArrayEntry, used: int, guesses: list[Any]) -> dict[str, Any]:
+    return {
+        "key": entry.key,
+        "images": entry.images,
+        "sampled_images": used,
+        "candidates": [
+            {
+                "name": g.name,
+                "aliases": list(g.aliases),
+                "confidence": round(g.confidence, 4),
+                "out_of_range": round(g.out_of_range, 6),
+                "quantization": round(g.quantization, 6),
+            }
+            for g in guesses
+        ],
+    }

@@ -1,0 +1,124 @@
+"""`keras-deprocess demo`: the shipped photo through every keras.applications model and back."""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from keras_deprocess.cli.sheet import contact_sheet, naive_view
+from keras_deprocess.cli.terminal import framework_import, safe
+from keras_deprocess.cli.writers import PngWriter, WriteError, write_atomically
+from keras_deprocess.errors import DeprocessError
+from keras_deprocess.registry import list_models
+from keras_deprocess.restore import restore_original_image_from_array
+
+__all__ = ["load_demo_image", "run_demo"]
+
+DEMO_IMAGE = "astronaut.png"
+DEMO_SHEET_MODELS = ("VGG16", "InceptionV3", "DenseNet121", "EfficientNetB0")
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def load_demo_image() -> np.ndarray:
+    """The shipped photograph as a (128, 128, 3) uint8 RGB array.
+
+    Eileen Collins, NASA, public domain (via scikit-image's sample data).
+    """
+    from PIL import Image
+
+    with resources.files("keras_deprocess").joinpath("data", DEMO_IMAGE).open("rb") as f:
+        return np.asarray(Image.open(f).convert("RGB"))
+
+
+def run_demo(out: Any = sys.stdout, out_dir: str | None = None, force: bool = False) -> int:
+    """Round-trip the shipped photo through Keras's own `preprocess_input` for every model.
+
+    With `out_dir`, also writes `before_after.png`: per model, the naive view
+    of its preprocessed input beside the restored image.
+
+    Returns:
+        0 when every model's uint8 round trip is exact, else 1.
+    """
+    from keras_deprocess._config import import_keras
+
+    path = _sheet_path(out_dir, force) if out_dir is not None else None
+    with framework_import():
+        keras = import_keras()
+    image = load_demo_image()
+    batch = np.stack([image, image[::-1, ::-1]])
+    rows = []
+    preprocessed_by_model = {}
+    for entry in list_models("constructor"):
+        keras_preprocess = getattr(keras.applications, entry.module).preprocess_input
+        # Keras writes into float input; hand it a copy.
+        preprocessed = np.asarray(keras_preprocess(batch.astype("float32"), data_format="channels_last"))
+        preprocessed_by_model[entry.name] = preprocessed
+        restored = restore_original_image_from_array(
+            preprocessed, entry.name, data_format="channels_last", dtype="float32", clip=False
+        )
+        max_error = float(np.abs(restored - batch).max())
+        exact = bool(
+            np.array_equal(
+                restore_original_image_from_array(preprocessed, entry.name, data_format="channels_last"),
+                batch,
+            )
+        )
+        rows.append((entry.name, entry.module, entry.mode, max_error, exact))
+
+    print(
+        f"keras-deprocess demo: a {image.shape[0]}x{image.shape[1]} photograph, batch of "
+        f"{len(batch)}, through keras.applications' own preprocess_input (Keras {keras.__version__}, "
+        f"backend {keras.backend.backend()})",
+        file=out,
+    )
+    header = f"{'model':<18} {'module':<20} {'mode':<9} {'max |error| (float)':>20}  uint8 exact"
+    print(header, file=out)
+    print("-" * len(header), file=out)
+    for name, module, mode, max_error, exact in rows:
+        print(f"{name:<18} {module:<20} {mode:<9} {max_error:>20.3e}  {'yes' if exact else 'NO'}", file=out)
+    if path is not None:
+        cells = [
+            [
+                naive_view(preprocessed_by_model[name][0]),
+                restore_original_image_from_array(
+                    preprocessed_by_model[name][0], name, data_format="channels_last"
+                ),
+            ]
+            for name in DEMO_SHEET_MODELS
+        ]
+        sheet = contact_sheet(
+            cells, 2, "per model: naive imshow | restored (" + ", ".join(DEMO_SHEET_MODELS) + ")"
+        )
+
+        def write(f: Any) -> None:
+            writer = PngWriter(f, *sheet.shape)
+            writer.write(sheet)
+            writer.close()
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise WriteError(f"--out {safe(path.parent)}: cannot be made ({error.strerror})") from None
+        write_atomically(path, write, force=force)
+        print(f"wrote {safe(path)}", file=out)
+    failures = [row[0] for row in rows if not row[4]]
+    if failures:
+        print(f"FAILED: {len(failures)} of {len(rows)} models: {', '.join(failures)}", file=out)
+        return EXIT_FAILED
+    print(f"OK: all {len(rows)} models restore the original uint8 image exactly.", file=out)
+    return EXIT_OK
+
+
+def _sheet_path(out_dir: str, force: bool) -> Path:
+    """`out_dir/before_after.png`, checked before the demo runs (its folder is made at the end)."""
+    folder = Path(out_dir)
+    if folder.exists() and not folder.is_dir():
+        raise DeprocessError(f"--out {safe(out_dir)}: is a file, not a folder")
+    path = folder / "before_after.png"
+    if path.exists() and not force:
+        raise DeprocessError(f"{safe(path)} exists; pass --force to overwrite it.")
+    return path

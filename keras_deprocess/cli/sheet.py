@@ -1,0 +1,162 @@
+"""Contact sheets: a canvas of known size, and thumbnails made as the rows stream.
+
+The sheet's size is known from the headers before any data is read, and
+refused above `SHEET_MAX_PIXELS`. Each image is shrunk by an integer factor
+(a box average) band by band, straight into its place on the sheet, so
+neither a huge image nor many images are ever held whole.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["SHEET_MAX_PIXELS", "Canvas", "Thumbnail", "contact_sheet", "naive_view", "thumbnail_shape"]
+
+SHEET_MAX_PIXELS = 1 << 24  # 16.8 megapixels: 48 MiB of RGB
+GAP, BACKGROUND, CAPTION_HEIGHT = 4, 32, 14
+
+
+def naive_view(preprocessed: np.ndarray) -> np.ndarray:
+    """What `plt.imshow` shows for a float RGB array: clipped to [0, 1], channels as stored.
+
+    Computed in blocks of about a million values, so its scratch memory stays
+    small whatever the array's size.
+    """
+    x = (
+        preprocessed
+        if preprocessed.flags.c_contiguous or preprocessed.flags.f_contiguous
+        else np.ascontiguousarray(preprocessed)
+    )
+    out = np.empty_like(x, dtype=np.uint8)  # same memory order as x
+    source, target = x.ravel(order="K"), out.ravel(order="K")
+    compute = np.float64 if x.dtype == np.float64 else np.float32
+    step = 1 << 20
+    for start in range(0, source.size, step):
+        block: np.ndarray = source[start : start + step].astype(compute)
+        np.clip(block, 0.0, 1.0, out=block)
+        np.multiply(block, 255, out=block)
+        np.rint(block, out=block)
+        target[start : start + step] = block
+    return out
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, 1|3|4) → (H, W, 3): gray is repeated, alpha dropped."""
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.shape[-1] == 1:
+        return np.repeat(image, 3, axis=-1)
+    return image[..., :3]
+
+
+def shrink_factor(height: int, width: int, size: int) -> int:
+    return max(1, math.ceil(max(height, width) / size))
+
+
+def thumbnail_shape(height: int, width: int, factor: int) -> tuple[int, int]:
+    return math.ceil(height / factor), math.ceil(width / factor)
+
+
+class Thumbnail:
+    """An image shrunk by `factor` (a box average) into `out`, from bands of rows in order.
+
+    A row of `out` is written as soon as its source rows are in; only the
+    sums of the one unfinished row are kept, so the memory is that of a band.
+
+    Args:
+        height, width: The image's.
+        factor: The shrink factor.
+        out: Where the thumbnail goes, (ceil(height / factor), ceil(width / factor), 3)
+            uint8, e.g. a region of the sheet.
+    """
+
+    def __init__(self, height: int, width: int, factor: int, out: np.ndarray) -> None:
+        self.height, self.factor, self.out = height, factor, out
+        self._column_counts = np.full(out.shape[1], factor, np.float64)
+        self._column_counts[-1] = width - factor * (out.shape[1] - 1)
+        self._open_row = -1  # the output row whose sums are in _open
+        self._open = np.zeros(out.shape[1:], np.float64)
+
+    def add(self, band: np.ndarray, top: int) -> None:
+        """Rows ``top : top + len(band)`` of the image, (r, W, 3) uint8."""
+        if self.factor == 1:
+            self.out[top : top + len(band)] = band
+            return
+        step = max(self.factor, (1 << 20) // max(band[0].size, 1))  # about 1 MiB at a time
+        for start in range(0, len(band), step):
+            self._add_rows(band[start : start + step], top + start)
+
+    def _add_rows(self, band: np.ndarray, top: int) -> None:
+        f = self.factor
+        targets = np.arange(top, top + len(band)) // f
+        starts = np.flatnonzero(np.diff(targets, prepend=-1))
+        exact = np.uint32 if f <= 4096 else np.uint64  # a block's sum of uint8 must not wrap
+        rows = np.add.reduceat(band, starts, axis=0, dtype=exact)
+        sums = np.add.reduceat(rows, np.arange(0, band.shape[1], f), axis=1).astype(np.float64)
+        rows_of = targets[starts]
+        if rows_of[0] == self._open_row:
+            sums[0] += self._open
+        bottom = top + len(band)
+        last_done = rows_of[-1] if bottom == self.height or bottom % f == 0 else rows_of[-1] - 1
+        for row, row_sums in zip(rows_of, sums, strict=True):
+            if row <= last_done:
+                count = min(f, self.height - row * f) * self._column_counts[:, None]
+                self.out[row] = np.clip(np.rint(row_sums / count), 0, 255)
+            else:
+                self._open_row, self._open = row, row_sums
+
+
+class Canvas:
+    """A grid of `cells` cells of `parts` images side by side, each part at most (height, width)."""
+
+    def __init__(self, cells: int, columns: int, parts: int, height: int, width: int, caption: str = ""):
+        self.columns, self.caption = columns, caption
+        self.part_width = width
+        self.cell_width = parts * width + (parts - 1) * GAP
+        self.cell_height = height
+        rows = math.ceil(cells / columns)
+        self.top = CAPTION_HEIGHT if caption else 0
+        self.shape = (
+            self.top + rows * (height + GAP) + GAP,
+            columns * (self.cell_width + GAP) + GAP,
+        )
+
+    @property
+    def pixels(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    def draw(self) -> np.ndarray:
+        sheet = np.full((*self.shape, 3), BACKGROUND, np.uint8)
+        if self.caption:
+            from PIL import Image, ImageDraw
+
+            strip = Image.fromarray(sheet[: self.top])
+            ImageDraw.Draw(strip).text((GAP, 2), self.caption, fill=(230, 230, 230))
+            sheet[: self.top] = np.asarray(strip)
+        return sheet
+
+    def region(self, sheet: np.ndarray, cell: int, part: int, height: int, width: int) -> np.ndarray:
+        """The (height, width, 3) view of `sheet` where part `part` of cell `cell` goes."""
+        r, c = divmod(cell, self.columns)
+        y = self.top + GAP + r * (self.cell_height + GAP)
+        x = GAP + c * (self.cell_width + GAP) + part * (self.part_width + GAP)
+        return sheet[y : y + height, x : x + width]
+
+    def place(self, sheet: np.ndarray, cell: int, parts: list[np.ndarray]) -> None:
+        for i, part in enumerate(parts):
+            rgb = to_rgb(part)
+            self.region(sheet, cell, i, *rgb.shape[:2])[:] = rgb
+
+
+def contact_sheet(rows: list[list[np.ndarray]], columns: int, caption: str = "") -> np.ndarray:
+    """A grid of cells; each cell is a list of images shown side by side."""
+    parts = max(len(cell) for cell in rows)
+    height = max(image.shape[0] for cell in rows for image in cell)
+    width = max(image.shape[1] for cell in rows for image in cell)
+    canvas = Canvas(len(rows), columns, parts, height, width, caption)
+    sheet = canvas.draw()
+    for i, cell in enumerate(rows):
+        canvas.place(sheet, i, cell)
+    return sheet
