@@ -17,7 +17,7 @@ import numpy as np
 from keras_deprocess.errors import DeprocessError, shown
 from keras_deprocess.restore import data_format_for, framework_and_array, restore_original_image_from_array
 
-__all__ = ["demo_image", "image_grid", "naive_view", "to_images", "to_pil"]
+__all__ = ["GridLayout", "demo_image", "image_grid", "naive_view", "to_images", "to_pil"]
 
 DEMO_IMAGE = "astronaut.png"
 
@@ -166,19 +166,46 @@ def image_grid(
     cells = _as_cells(images, model, mode, data_format)
     if not cells:
         raise DeprocessError("Expected at least one image to tile. Received none.")
-    columns = min(columns or 8, len(cells))
-    rows = math.ceil(len(cells) / columns)
     height = max(c.shape[0] for c in cells)
     width = max(c.shape[1] for c in cells)
-    grid = np.full(
-        (rows * (height + padding) + padding, columns * (width + padding) + padding, 3), pad_value, np.uint8
-    )
+    layout = GridLayout(len(cells), min(columns or 8, len(cells)), height, width, padding)
+    grid = layout.canvas(int(pad_value))
     for i, cell in enumerate(cells):
-        r, c = divmod(i, columns)
-        top = padding + r * (height + padding) + (height - cell.shape[0]) // 2
-        left = padding + c * (width + padding) + (width - cell.shape[1]) // 2
-        grid[top : top + cell.shape[0], left : left + cell.shape[1]] = cell
+        y, x = layout.origin(i)
+        y, x = y + (height - cell.shape[0]) // 2, x + (width - cell.shape[1]) // 2
+        grid[y : y + cell.shape[0], x : x + cell.shape[1]] = cell
     return grid
+
+
+class GridLayout:
+    """Where each cell of a grid goes: one geometry for `image_grid` and the CLI's contact sheets.
+
+    Cells of ``cell_height`` × ``cell_width`` pixels, ``columns`` per row,
+    `padding` pixels between cells and around the grid, below a strip of
+    ``top`` pixels (a caption).
+    """
+
+    def __init__(
+        self, count: int, columns: int, cell_height: int, cell_width: int, padding: int, top: int = 0
+    ):
+        self.columns, self.cell_height, self.cell_width = columns, cell_height, cell_width
+        self.padding, self.top = padding, top
+        rows = math.ceil(count / columns)
+        self.shape = (
+            top + rows * (cell_height + padding) + padding,
+            columns * (cell_width + padding) + padding,
+        )
+
+    def origin(self, index: int) -> tuple[int, int]:
+        """The (y, x) of cell `index`'s top-left corner."""
+        row, column = divmod(index, self.columns)
+        return (
+            self.top + self.padding + row * (self.cell_height + self.padding),
+            self.padding + column * (self.cell_width + self.padding),
+        )
+
+    def canvas(self, background: int) -> np.ndarray:
+        return np.full((*self.shape, 3), background, np.uint8)
 
 
 def _positive_int(name: str, value: Any, *, allow_none: bool = False, allow_zero: bool = False) -> Any:
@@ -232,10 +259,23 @@ def naive_view(preprocessed: Any) -> np.ndarray:
     """What `plt.imshow` shows for a float RGB array: clipped to [0, 1], channels as stored.
 
     For side-by-side comparisons with the restored image; never use it to
-    look at data.
+    look at data. Computed in blocks of about a million values, so its
+    scratch memory stays small whatever the array's size.
     """
-    clipped = np.clip(np.asarray(preprocessed, np.float64), 0.0, 1.0)
-    return np.asarray(np.rint(clipped * 255), dtype=np.uint8)
+    x = np.asarray(preprocessed)
+    if not (x.flags.c_contiguous or x.flags.f_contiguous):
+        x = np.ascontiguousarray(x)
+    out = np.empty_like(x, dtype=np.uint8)  # same memory order as x
+    source, target = x.ravel(order="K"), out.ravel(order="K")
+    compute = np.float64 if x.dtype == np.float64 else np.float32
+    step = 1 << 20
+    for start in range(0, source.size, step):
+        block: np.ndarray = source[start : start + step].astype(compute)
+        np.clip(block, 0.0, 1.0, out=block)
+        np.multiply(block, 255, out=block)
+        np.rint(block, out=block)
+        target[start : start + step] = block
+    return out
 
 
 def demo_image() -> np.ndarray:

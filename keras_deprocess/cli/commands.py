@@ -26,7 +26,6 @@ from keras_deprocess.cli.sheet import (
     SHEET_MAX_PIXELS,
     Canvas,
     Thumbnail,
-    naive_view,
     shrink_factor,
     thumbnail_shape,
     to_rgb,
@@ -44,6 +43,7 @@ from keras_deprocess.cli.writers import (
 )
 from keras_deprocess.discovery.detect import detect_mode
 from keras_deprocess.errors import DeprocessError, advise, shown
+from keras_deprocess.images import naive_view
 from keras_deprocess.registry import get_spec, list_models
 from keras_deprocess.restore import restore_original_image_from_array
 from keras_deprocess.spec import PreprocessSpec

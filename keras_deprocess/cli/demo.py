@@ -3,35 +3,28 @@
 from __future__ import annotations
 
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from keras_deprocess.cli.sheet import contact_sheet, naive_view
+from keras_deprocess.cli.sheet import contact_sheet
 from keras_deprocess.cli.terminal import framework_import, safe
 from keras_deprocess.cli.writers import PngWriter, WriteError, write_atomically
 from keras_deprocess.errors import DeprocessError
+from keras_deprocess.images import demo_image, naive_view
 from keras_deprocess.registry import list_models
 from keras_deprocess.restore import restore_original_image_from_array
 
 __all__ = ["load_demo_image", "run_demo"]
 
-DEMO_IMAGE = "astronaut.png"
 DEMO_SHEET_MODELS = ("VGG16", "InceptionV3", "DenseNet121", "EfficientNetB0")
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def load_demo_image() -> np.ndarray:
-    """The shipped photograph as a (128, 128, 3) uint8 RGB array.
-
-    Eileen Collins, NASA, public domain (via scikit-image's sample data).
-    """
-    from PIL import Image
-
-    with resources.files("keras_deprocess").joinpath("data", DEMO_IMAGE).open("rb") as f:
-        return np.asarray(Image.open(f).convert("RGB"))
+    """The shipped photograph: `keras_deprocess.images.demo_image`, under its older name."""
+    return demo_image()
 
 
 def run_demo(out: Any = sys.stdout, out_dir: str | None = None, force: bool = False) -> int:

@@ -12,34 +12,12 @@ import math
 
 import numpy as np
 
-__all__ = ["SHEET_MAX_PIXELS", "Canvas", "Thumbnail", "contact_sheet", "naive_view", "thumbnail_shape"]
+from keras_deprocess.images import GridLayout
+
+__all__ = ["SHEET_MAX_PIXELS", "Canvas", "Thumbnail", "contact_sheet", "thumbnail_shape"]
 
 SHEET_MAX_PIXELS = 1 << 24  # 16.8 megapixels: 48 MiB of RGB
 GAP, BACKGROUND, CAPTION_HEIGHT = 4, 32, 14
-
-
-def naive_view(preprocessed: np.ndarray) -> np.ndarray:
-    """What `plt.imshow` shows for a float RGB array: clipped to [0, 1], channels as stored.
-
-    Computed in blocks of about a million values, so its scratch memory stays
-    small whatever the array's size.
-    """
-    x = (
-        preprocessed
-        if preprocessed.flags.c_contiguous or preprocessed.flags.f_contiguous
-        else np.ascontiguousarray(preprocessed)
-    )
-    out = np.empty_like(x, dtype=np.uint8)  # same memory order as x
-    source, target = x.ravel(order="K"), out.ravel(order="K")
-    compute = np.float64 if x.dtype == np.float64 else np.float32
-    step = 1 << 20
-    for start in range(0, source.size, step):
-        block: np.ndarray = source[start : start + step].astype(compute)
-        np.clip(block, 0.0, 1.0, out=block)
-        np.multiply(block, 255, out=block)
-        np.rint(block, out=block)
-        target[start : start + step] = block
-    return out
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:
@@ -109,39 +87,41 @@ class Thumbnail:
 
 
 class Canvas:
-    """A grid of `cells` cells of `parts` images side by side, each part at most (height, width)."""
+    """A grid of `cells` cells of `parts` images side by side, each part at most (height, width).
+
+    The cells are placed by `keras_deprocess.images.GridLayout`, as `image_grid` places them.
+    """
 
     def __init__(self, cells: int, columns: int, parts: int, height: int, width: int, caption: str = ""):
-        self.columns, self.caption = columns, caption
-        self.part_width = width
-        self.cell_width = parts * width + (parts - 1) * GAP
-        self.cell_height = height
-        rows = math.ceil(cells / columns)
-        self.top = CAPTION_HEIGHT if caption else 0
-        self.shape = (
-            self.top + rows * (height + GAP) + GAP,
-            columns * (self.cell_width + GAP) + GAP,
+        self.caption, self.part_width = caption, width
+        self.layout = GridLayout(
+            cells,
+            columns,
+            height,
+            parts * width + (parts - 1) * GAP,
+            GAP,
+            top=CAPTION_HEIGHT if caption else 0,
         )
+        self.shape = self.layout.shape
 
     @property
     def pixels(self) -> int:
         return self.shape[0] * self.shape[1]
 
     def draw(self) -> np.ndarray:
-        sheet = np.full((*self.shape, 3), BACKGROUND, np.uint8)
+        sheet = self.layout.canvas(BACKGROUND)
         if self.caption:
             from PIL import Image, ImageDraw
 
-            strip = Image.fromarray(sheet[: self.top])
+            strip = Image.fromarray(sheet[: self.layout.top])
             ImageDraw.Draw(strip).text((GAP, 2), self.caption, fill=(230, 230, 230))
-            sheet[: self.top] = np.asarray(strip)
+            sheet[: self.layout.top] = np.asarray(strip)
         return sheet
 
     def region(self, sheet: np.ndarray, cell: int, part: int, height: int, width: int) -> np.ndarray:
         """The (height, width, 3) view of `sheet` where part `part` of cell `cell` goes."""
-        r, c = divmod(cell, self.columns)
-        y = self.top + GAP + r * (self.cell_height + GAP)
-        x = GAP + c * (self.cell_width + GAP) + part * (self.part_width + GAP)
+        y, x = self.layout.origin(cell)
+        x += part * (self.part_width + GAP)
         return sheet[y : y + height, x : x + width]
 
     def place(self, sheet: np.ndarray, cell: int, parts: list[np.ndarray]) -> None:
