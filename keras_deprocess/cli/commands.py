@@ -41,6 +41,7 @@ from keras_deprocess.cli.writers import (
     image_sink,
     write_atomically,
 )
+from keras_deprocess.colorization import merge_l_ab, out_of_gamut
 from keras_deprocess.discovery.detect import detect_mode
 from keras_deprocess.errors import DeprocessError, advise, shown
 from keras_deprocess.images import naive_view
@@ -65,7 +66,9 @@ class Layout:
     channels: int
 
 
-def _layout(source: ArrayFile, entry: ArrayEntry, data_format: str, channels: int | None, why: str) -> Layout:
+def _layout(
+    source: ArrayFile, entry: ArrayEntry, data_format: str, channels: int | None, why: str, lab: bool = False
+) -> Layout:
     """The image layout, with the channel count checked (`channels` None: any)."""
     image = entry.image_shape
     last = data_format == "channels_last"
@@ -87,6 +90,8 @@ def _layout(source: ArrayFile, entry: ArrayEntry, data_format: str, channels: in
     other = "channels_first" if last else "channels_last"
     if image[0 if last else 2] == channels:
         message += f" It has {channels} on {other_where}: pass {advise(data_format=other)}."
+    elif lab and layout.channels == 2:
+        message += " Two channels are ab alone: pass --l-key and --ab-key to merge them with L."
     raise source.error(entry, message)
 
 
@@ -150,17 +155,47 @@ def _describe(entries: list[ArrayEntry]) -> Any:
 # -- restore ---------------------------------------------------------------------
 
 
+class GamutTally:
+    """Pixels restored, and those a Lab spec clipped because they fell outside sRGB."""
+
+    def __init__(self, spec: PreprocessSpec, data_format: str) -> None:
+        self.spec, self.data_format = spec, data_format
+        self.counted = not spec.is_affine
+        self.outside = self.pixels = 0
+
+    def add(self, preprocessed: np.ndarray) -> None:
+        if self.counted:
+            report = out_of_gamut(preprocessed, self.spec, data_format=self.data_format)
+            self.outside += report.count
+            self.pixels += report.pixels
+
+    def sentence(self) -> str:
+        if not self.counted:
+            return ""
+        return f"; {self.outside} of {self.pixels} pixels were outside the sRGB gamut and were clipped"
+
+
 def command_restore(args: argparse.Namespace) -> int:
     spec = get_spec(args.model)
     data_format = resolve_data_format(args.data_format)
     budget = _budget(args)
     out_dir = Path(args.out) if args.out else Path(f"{Path(args.input).stem}_restored")
-    with ArrayFile(args.input, key=args.key) as source:
-        entries = source.entries
+    gamut = GamutTally(spec, data_format)
+    merging = args.l_key is not None or args.ab_key is not None
+    if merging:
+        _check_merge_flags(args, spec)
+    with ArrayFile(args.input, key=None if merging else args.key) as source:
+        if merging:
+            entries, l_ab = _merge_entries(source, args, data_format, budget)
+        else:
+            entries = source.entries
         layouts = []
         for entry in entries:
-            layout = _layout(source, entry, data_format, spec.channels, f"the {spec.name!r} preprocessing")
-            problem = format_limit(args.format, layout.height, layout.width, layout.channels)
+            wanted = 1 if merging else spec.channels
+            layout = _layout(source, entry, data_format, wanted, _why(spec, merging), lab=not spec.is_affine)
+            problem = format_limit(
+                args.format, layout.height, layout.width, 3 if merging else layout.channels
+            )
             if problem is not None:
                 raise source.error(entry, f"has shape {entry.shape}: {problem}")
             _check_fortran(source, entry, budget)
@@ -179,17 +214,108 @@ def command_restore(args: argparse.Namespace) -> int:
             with Staging(out_dir, force=args.force) as staging, _progress(args, total) as progress:
                 for entry, layout, plan in zip(entries, layouts, plans, strict=True):
                     staging.make_folder(plan.folder)
-                    _restore_array(source, entry, layout, plan, spec, data_format, budget, staging, progress)
+                    if merging:
+                        _restore_merged(
+                            source, l_ab, layout, plan, spec, data_format, budget, staging, progress, gamut
+                        )
+                        continue
+                    _restore_array(
+                        source, entry, layout, plan, spec, data_format, budget, staging, progress, gamut
+                    )
                 staging.commit(name for plan in plans for name in plan.names())
         seconds = time.perf_counter() - start
     if args.json:
-        _print_restore_json(args, spec, data_format, out_dir, plans, total, seconds)
+        _print_restore_json(args, spec, data_format, out_dir, plans, total, seconds, gamut)
     say(
         f"restored {total} image(s) from {len(plans)} array(s) in {safe(args.input)} with "
-        f"{safe(args.model)} ({spec.name}) to {safe(out_dir)}/ as {args.format} in {seconds:.2f} s",
+        f"{safe(args.model)} ({spec.name}) to {safe(out_dir)}/ as {args.format} in {seconds:.2f} s"
+        + gamut.sentence(),
         quiet=args.quiet or args.json,
     )
     return EXIT_OK
+
+
+def _why(spec: PreprocessSpec, merging: bool) -> str:
+    return "--l-key" if merging else f"the {spec.name!r} preprocessing"
+
+
+def _check_merge_flags(args: argparse.Namespace, spec: PreprocessSpec) -> None:
+    if args.l_key is None or args.ab_key is None:
+        given, missing = ("--l-key", "--ab-key") if args.ab_key is None else ("--ab-key", "--l-key")
+        raise DeprocessError(f"{given} needs {missing} too: the L array and the ab array, from one .npz.")
+    if args.key is not None:
+        raise DeprocessError("--key does not go with --l-key and --ab-key; drop --key.")
+    if spec.is_affine:
+        raise DeprocessError(
+            f"--l-key and --ab-key need a Lab --model such as colorization, colorization-caffe or lab. "
+            f"Received --model {safe(args.model)}, an RGB preprocessing."
+        )
+
+
+def _merge_entries(
+    source: ArrayFile, args: argparse.Namespace, data_format: str, budget: int
+) -> tuple[list[ArrayEntry], tuple[ArrayEntry, ArrayEntry, Layout]]:
+    """The L entry (what gets written) and (L, ab, ab's layout), checked against each other."""
+    if not source.is_npz:
+        raise source.error(None, "is a .npy file; --l-key and --ab-key read two arrays of one .npz.")
+    by_key = {entry.key: entry for entry in source.entries}
+    for flag, key in (("--l-key", args.l_key), ("--ab-key", args.ab_key)):
+        if key not in by_key:
+            raise source.error(None, f"has no array named {shown(key)} for {flag}")
+    l_entry, ab_entry = by_key[args.l_key], by_key[args.ab_key]
+    ab_layout = _layout(source, ab_entry, data_format, 2, "--ab-key")
+    if (l_entry.images, l_entry.batched) != (ab_entry.images, ab_entry.batched):
+        raise source.error(
+            ab_entry,
+            f"has shape {ab_entry.shape}, and the L array {shown(l_entry.key)} {l_entry.shape}: expected one "
+            "ab map per L image.",
+        )
+    merged_bytes = l_entry.image_bytes * 3 * 8 // l_entry.dtype.itemsize
+    if max(merged_bytes, ab_entry.image_bytes) > budget:
+        raise source.error(
+            l_entry,
+            f"has images of {_mib(merged_bytes)} once merged with ab, over --chunk-mb "
+            f"{_mib(budget, unit=False)}; pass a larger --chunk-mb.",
+        )
+    _check_fortran(source, ab_entry, budget)
+    return [l_entry], (l_entry, ab_entry, ab_layout)
+
+
+def _restore_merged(
+    source: ArrayFile,
+    l_ab: tuple[ArrayEntry, ArrayEntry, Layout],
+    layout: Layout,
+    plan: ArrayOutputs,
+    spec: PreprocessSpec,
+    data_format: str,
+    budget: int,
+    staging: Staging,
+    progress: Any,
+    gamut: GamutTally,
+) -> None:
+    """L and ab read side by side, ab upsampled to L (`merge_l_ab`), then restored as one Lab image."""
+    l_entry, ab_entry, ab_layout = l_ab
+    # Whole images only (checked against the budget when planned), a quarter of the budget each.
+    ab_pieces = source.pieces(ab_entry, max(ab_entry.image_bytes, budget // 4), ab_layout.row_axis)
+    waiting: list[np.ndarray] = []
+    for piece in source.pieces(l_entry, max(l_entry.image_bytes, budget // 4), layout.row_axis):
+        _check_finite(source, l_entry, piece)
+        count = len(piece.data)
+        while sum(len(a) for a in waiting) < count:
+            ab_piece = next(ab_pieces)
+            _check_finite(source, ab_entry, ab_piece)
+            waiting.append(ab_piece.data.copy())
+        ab = np.concatenate(waiting) if len(waiting) > 1 else waiting[0]
+        waiting = [ab[count:]] if len(ab) > count else []
+        merged = merge_l_ab(piece.data, ab[:count], data_format=data_format)
+        gamut.add(merged)
+        images = _to_channels_last(
+            restore_original_image_from_array(merged, spec, data_format=data_format), layout
+        )
+        for i, image in enumerate(images):
+            with staging.open(plan.name(piece.first + i)) as f:
+                _write_whole(f, image, plan.ext)
+            progress.update(1)
 
 
 def _check_out_dir(out_dir: Path, plans: list[ArrayOutputs], *, force: bool) -> None:
@@ -220,11 +346,13 @@ def _restore_array(
     budget: int,
     staging: Staging,
     progress: Any,
+    gamut: GamutTally,
 ) -> None:
     with contextlib.ExitStack() as open_image:
         sink: Any = None
         for piece in source.pieces(entry, budget, layout.row_axis):
             _check_finite(source, entry, piece)
+            gamut.add(piece.data)
             restored = restore_original_image_from_array(piece.data, spec, data_format=data_format)
             images = _to_channels_last(restored, layout)
             if piece.rows is None:
@@ -271,6 +399,7 @@ def _print_restore_json(
     plans: list[ArrayOutputs],
     total: int,
     seconds: float,
+    gamut: GamutTally,
 ) -> None:
     """The summary, with every file's path streamed out (no list of them in memory)."""
     summary = {
@@ -285,6 +414,8 @@ def _print_restore_json(
         "naming": args.naming,
         "seconds": round(seconds, 3),
     }
+    if gamut.counted:
+        summary.update({"out_of_gamut": gamut.outside, "pixels": gamut.pixels})
     head = json.dumps(summary)
     print(head[:-1] + ', "files": [', end="")
     separator = ""

@@ -130,6 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="flat (default): KEY_INDEX.png; folders: KEY/INDEX.png, one sub-folder per array; "
         "numbered: POSITION-KEY_INDEX.png, which separates any two arrays",
     )
+    restore.add_argument(
+        "--l-key",
+        metavar="KEY",
+        help="in a .npz, the array of L (1 channel); with --ab-key, for a Lab --model such as colorization",
+    )
+    restore.add_argument(
+        "--ab-key",
+        metavar="KEY",
+        help="in a .npz, the array of ab (2 channels, any resolution): upsampled bilinearly to L's size, "
+        "put behind L, and restored",
+    )
     restore.add_argument("--force", action="store_true", help="overwrite existing files")
     _add_chunk(restore)
     restore.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
