@@ -1,25 +1,59 @@
-"""keras-deprocess: the exact inverse of every keras.applications `preprocess_input`.
+"""keras-deprocess: the exact image back from a preprocessed tensor.
 
-Importing this package imports no deep-learning framework; a framework is
-imported only when the caller's own array comes from it, and Keras only when
-a layer is used.
+Importing this package imports no deep-learning framework, and not even
+NumPy: each public name loads its module on first use, and a framework is
+imported only when the caller's own array comes from it.
 """
 
-from typing import Any
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from keras_deprocess._keras_hook import register_layers_when_keras_is_imported
-from keras_deprocess.colorization import Gamut, ab_bins, decode_ab, encode_ab, merge_l_ab, out_of_gamut
-from keras_deprocess.discovery.detect import ModeGuess, detect_mode
-from keras_deprocess.discovery.infer import infer_spec
-from keras_deprocess.discovery.model_spec import spec_from_model
 from keras_deprocess.errors import DeprocessError
-from keras_deprocess.images import image_grid, to_images, to_pil
-from keras_deprocess.registry import ModelEntry, get_spec, list_models
-from keras_deprocess.registry.handles import spec_from_hf
-from keras_deprocess.restore import preprocess_input, restore_original_image_from_array
-from keras_deprocess.spec import PreprocessSpec, spec_from_lab, spec_from_mean_std
+
+if TYPE_CHECKING:
+    from keras_deprocess.colorization import Gamut, ab_bins, decode_ab, encode_ab, merge_l_ab, out_of_gamut
+    from keras_deprocess.discovery.detect import ModeGuess, detect_mode
+    from keras_deprocess.discovery.infer import infer_spec
+    from keras_deprocess.discovery.model_spec import spec_from_model
+    from keras_deprocess.images import image_grid, to_images, to_pil
+    from keras_deprocess.layers import Deprocess, Preprocess
+    from keras_deprocess.registry import ModelEntry, get_spec, list_models
+    from keras_deprocess.registry.handles import spec_from_hf
+    from keras_deprocess.restore import preprocess_input, restore_original_image_from_array
+    from keras_deprocess.spec import PreprocessSpec, spec_from_lab, spec_from_mean_std
 
 __version__ = "0.2.0"
+
+# Public name → the module that defines it, loaded on first access.
+_LAZY = {
+    "Deprocess": "keras_deprocess.layers",
+    "Preprocess": "keras_deprocess.layers",
+    "Gamut": "keras_deprocess.colorization",
+    "ab_bins": "keras_deprocess.colorization",
+    "decode_ab": "keras_deprocess.colorization",
+    "encode_ab": "keras_deprocess.colorization",
+    "merge_l_ab": "keras_deprocess.colorization",
+    "out_of_gamut": "keras_deprocess.colorization",
+    "ModeGuess": "keras_deprocess.discovery.detect",
+    "detect_mode": "keras_deprocess.discovery.detect",
+    "infer_spec": "keras_deprocess.discovery.infer",
+    "spec_from_model": "keras_deprocess.discovery.model_spec",
+    "image_grid": "keras_deprocess.images",
+    "to_images": "keras_deprocess.images",
+    "to_pil": "keras_deprocess.images",
+    "ModelEntry": "keras_deprocess.registry",
+    "get_spec": "keras_deprocess.registry",
+    "list_models": "keras_deprocess.registry",
+    "spec_from_hf": "keras_deprocess.registry.handles",
+    "preprocess_input": "keras_deprocess.restore",
+    "restore_original_image_from_array": "keras_deprocess.restore",
+    "PreprocessSpec": "keras_deprocess.spec",
+    "spec_from_lab": "keras_deprocess.spec",
+    "spec_from_mean_std": "keras_deprocess.spec",
+}
 
 __all__ = [
     "Deprocess",
@@ -50,20 +84,18 @@ __all__ = [
     "to_pil",
 ]
 
-_LAYERS = ("Deprocess", "Preprocess")
-
 
 def __getattr__(name: str) -> Any:
-    # The layers subclass keras.layers.Layer, so they load Keras: on demand.
-    if name in _LAYERS:
-        from keras_deprocess import layers
-
-        return getattr(layers, name)
-    raise AttributeError(f"module 'keras_deprocess' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'keras_deprocess' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAYERS))
+    return sorted(set(globals()) | set(_LAZY))
 
 
 register_layers_when_keras_is_imported()

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 import numpy as np
 import pytest
+from hypothesis import configuration
 
 from keras_deprocess import list_models
 from keras_deprocess.registry import ModelEntry
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Hypothesis keeps examples and caches under .hypothesis in the working
+# directory; tests never write into the repository.
+configuration.set_hypothesis_home_dir(tempfile.mkdtemp(prefix="keras-deprocess-hypothesis-"))
 
 # Everything with a Keras preprocess_input to test against; presets are
 # tested against their written-out formulas in test_presets.py.

@@ -20,6 +20,19 @@ def _run(code: str, env_updates: dict[str, str] | None = None) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def test_import_loads_nothing_heavy_and_is_quick():
+    loaded = _run(
+        """
+        import json, sys, time
+        start = time.perf_counter()
+        import keras_deprocess
+        seconds = time.perf_counter() - start
+        print(json.dumps([sorted(m for m in ("numpy", "PIL", *HEAVY) if m in sys.modules), seconds < 1.0]))
+        """.replace("HEAVY", repr(HEAVY))
+    )
+    assert loaded == [[], True]
+
+
 def test_import_and_numpy_restore_load_no_framework():
     loaded = _run(
         f"""
@@ -69,6 +82,7 @@ def test_public_surface():
     }
     for name in keras_deprocess.__all__:
         assert hasattr(keras_deprocess, name)
+    assert set(keras_deprocess.__all__) == set(keras_deprocess._LAZY) | {"DeprocessError", "__version__"}
 
 
 def test_data_format_default_is_read_from_keras_json_without_importing_keras(tmp_path):

@@ -99,7 +99,7 @@ class JaxBackend(Backend):
         return self.jnp.isnan(x)
 
     def zero_nan(self, x: Any) -> Any:
-        return self.jnp.nan_to_num(x, nan=0.0)
+        return self.jnp.where(self.jnp.isnan(x), 0.0, x)
 
     def cbrt(self, x: Any) -> Any:
         return self.jnp.cbrt(x)

@@ -84,8 +84,9 @@ def restore_affine(
         if backend.has_float64(x):
             with backend.float64_scope():
                 y = _rounding_form(backend, backend.cast(x, "float64"), affine, axis)
-                # Whole numbers are exact in float32, where clipping is cheaper.
-                y = backend.cast(backend.round(backend.zero_nan(y) if zero_nan else y), "float32")
+                # Whole numbers are exact in float32, where the rest is cheaper.
+                y = backend.cast(backend.round(y), "float32")
+            y = backend.zero_nan(y) if zero_nan else y
             return backend.cast(backend.clip(y, 0.0, 255.0), "uint8")
         return _uint8_by_thresholds(backend, x, affine, axis)
     compute = compute_dtype(backend.dtype_name(x))

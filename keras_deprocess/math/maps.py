@@ -30,7 +30,8 @@ def inverse_map(
     if out_dtype == "uint8" and backend.has_float64(x):
         with backend.float64_scope():
             rgb = _lab_inverse(backend, backend.cast(x, "float64"), spec, axis, "float64")
-            rgb = backend.cast(backend.round(backend.zero_nan(rgb) if zero_nan else rgb), "float32")
+            rgb = backend.cast(backend.round(rgb), "float32")
+        rgb = backend.zero_nan(rgb) if zero_nan else rgb
         return backend.cast(backend.clip(rgb, 0.0, 255.0), "uint8")
     compute = compute_dtype(backend.dtype_name(x))
     rgb = _lab_inverse(backend, backend.cast(x, compute), spec, axis, compute)
