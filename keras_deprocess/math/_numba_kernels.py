@@ -70,11 +70,13 @@ def affine_to_uint8_bgr(x, out, shift, multiplier):  # type: ignore[no-untyped-d
 def _float_pixels(x, out, first, second, third, multiplier, offset, clip):  # type: ignore[no-untyped-def]
     b0, b1, b2 = offset[0], offset[1], offset[2]
     m0, m1, m2 = multiplier[0], multiplier[1], multiplier[2]
+    low = b0 - b0  # 0 and 255 in the compute dtype, so that float32 stays float32
+    high = low + 255
     for pixel in range(x.shape[0] // 3):
         q = 3 * pixel
         v0, v1, v2 = x[q + first] * m0 + b0, x[q + second] * m1 + b1, x[q + third] * m2 + b2
         if clip:
-            v0, v1, v2 = min(max(v0, 0.0), 255.0), min(max(v1, 0.0), 255.0), min(max(v2, 0.0), 255.0)
+            v0, v1, v2 = min(max(v0, low), high), min(max(v1, low), high), min(max(v2, low), high)
         out[q], out[q + 1], out[q + 2] = v0, v1, v2
     return True
 
@@ -116,13 +118,15 @@ def affine_to_float(x, out, source, multiplier, offset, clip):  # type: ignore[n
     Computed in the dtype of `multiplier` (float32, or float64 for float64 input).
     """
     outer, channels, inner = out.shape
+    low = offset[0] - offset[0]  # 0 and 255 in the compute dtype
+    high = low + 255
     for o in range(outer):
         for c in range(channels):
             s, m, b = source[c], multiplier[c], offset[c]
             for i in range(inner):
                 value = x[o, s, i] * m + b
                 if clip:
-                    value = min(max(value, 0.0), 255.0)
+                    value = min(max(value, low), high)
                 out[o, c, i] = value
     return True
 
