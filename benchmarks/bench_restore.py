@@ -395,7 +395,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the headline cases only")
     args = parser.parse_args()
     machine = f"{platform.processor() or platform.machine()}, {compiled.cpus()} CPUs"
-    print(f"{machine}; Python {platform.python_version()}, NumPy {np.__version__}; engine: {host.engine_name()}")
+    versions = f"Python {platform.python_version()}, NumPy {np.__version__}"
+    print(f"{machine}; {versions}; engine: {host.engine_name()}")
     sections = [("NumPy", numpy_section(args.quick)), ("Start-up", first_call_section())]
     sections += [("PyTorch", torch_section()), ("JAX", jax_section()), ("TensorFlow", tensorflow_section())]
     if not args.quick:
