@@ -332,3 +332,24 @@ def test_spec_objects_are_interchangeable_across_frameworks(framework):
         framework.tensor(preprocessed), spec.to_config(), data_format="channels_last"
     )
     np.testing.assert_array_equal(framework.numpy(restored), images)
+
+
+def test_torch_device_path_writes_slices_into_one_output(torch, monkeypatch):
+    """The path CUDA tensors take (forced here on the CPU): slices of rows, one output tensor."""
+    from keras_deprocess.frameworks import backend_for
+    from keras_deprocess.math import host
+
+    images, preprocessed = _preprocessed("caffe", "channels_first", 4)
+    x = torch.tensor(preprocessed, dtype=torch.float32)
+    ops = backend_for(x)
+    calls = []
+    monkeypatch.setattr(ops, "host_view", lambda _: None)
+    monkeypatch.setattr(host, "XLA_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(ops, "slice_elements", 3 * 16 * 16)  # one image per slice
+    original = ops.map_rows
+    monkeypatch.setattr(ops, "map_rows", lambda *a: calls.append(1) or original(*a))
+    restored = restore_original_image_from_array(x, "caffe")
+    assert calls
+    np.testing.assert_array_equal(restored.numpy(), images)
+    single = restore_original_image_from_array(x[0], "caffe")  # channels first: axis 0 is not sliced
+    np.testing.assert_array_equal(single.numpy(), images[0])

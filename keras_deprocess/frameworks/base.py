@@ -181,3 +181,12 @@ class Backend:
     def jit(self, function: Any) -> Any:
         """`function` compiled for eager calls where that fuses the passes (XLA), else as is."""
         return function
+
+    def map_rows(self, function: Any, x: Any, out_dtype: str, channel_axis: int) -> Any:
+        """``function(x)`` for an eager tensor, in the framework's most economical way.
+
+        By default in one call. A framework without a fusing compiler overrides
+        it to run on slices of rows into one output buffer, so that the
+        function's float64 temporaries are never full-size.
+        """
+        return function(x)

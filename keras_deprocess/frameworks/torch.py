@@ -130,5 +130,19 @@ class TorchBackend(Backend):
     def copy(self, x: Any) -> Any:
         return x.clone()
 
+    # Elements per slice of `map_rows`.
+    slice_elements = 1 << 20
+
+    def map_rows(self, function: Any, x: Any, out_dtype: str, channel_axis: int) -> Any:
+        """Slices along the first axis, written into one output tensor on `x`'s device."""
+        rows = x.shape[0]
+        step = max(1, self.slice_elements // max(1, x[0].numel()))
+        if channel_axis == 0 or rows <= step:
+            return function(x)
+        out = self.torch.empty(x.shape, dtype=getattr(self.torch, out_dtype), device=x.device)
+        for start in range(0, rows, step):
+            out[start : start + step] = function(x[start : start + step])
+        return out
+
     def all_finite(self, x: Any) -> bool:
         return bool(self.torch.isfinite(x).all())

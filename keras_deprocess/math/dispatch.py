@@ -11,7 +11,9 @@ Routing, for the inverse:
   NaN becomes 0 in a uint8 output, since no error can be raised on data.
 - **Eager tensors elsewhere** (TensorFlow, devices, sharded JAX arrays):
   one compiled kernel per spec and layout for large ones (XLA for TensorFlow
-  and JAX), the framework's ops for small ones.
+  and JAX); for PyTorch, its ops on slices of rows written into one output
+  tensor, so that no float64 temporary is full-size; the framework's ops
+  for small ones.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def inverse(backend: Backend, x: Any, spec: PreprocessSpec, axis: int, out_dtype
         if any(counts):
             raise NonFinite(counts, size)
     if size >= host.XLA_MIN_ELEMENTS:
-        return kernels.compiled_restore(backend, spec, axis, out_dtype, clip)(x)
+        kernel = kernels.compiled_restore(backend, spec, axis, out_dtype, clip)
+        return backend.map_rows(kernel, x, out_dtype, axis)
     return _fresh(backend, x, inverse_map(backend, x, spec, axis, out_dtype, clip, zero_nan=False))
 
 
