@@ -399,6 +399,14 @@ class Gamut:
         negative_z: Pixels whose f(Z) was negative and set to 0, as
             skimage's ``lab2rgb`` does (always 0 for RGB specs).
         pixels: The number of pixels checked.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_deprocess import out_of_gamut
+        >>> report = out_of_gamut(np.array([[[50.0, 0.0, 0.0], [50.0, 120.0, 0.0]]]), "lab",
+        ...                       data_format="channels_last")
+        >>> report.mask.tolist(), report.count, report.pixels
+        ([[False, True]], 1, 2)
     """
 
     mask: np.ndarray

@@ -23,6 +23,16 @@ class DeprocessError(ValueError):
     It subclasses `ValueError`, so code that already catches the `ValueError`
     raised by Keras's own `preprocess_input` keeps working. Every message says
     what was expected, what was received, and what to do about it.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_deprocess import DeprocessError, restore_original_image_from_array
+        >>> try:
+        ...     restore_original_image_from_array(np.zeros((2, 3, 8, 8), np.float32), "VGG16",
+        ...                                       data_format="channels_last")
+        ... except DeprocessError as error:
+        ...     print(str(error).split(". ", 2)[-1])
+        It has 3 channels on axis 1: pass data_format='channels_first'.
     """
 
 

@@ -1,14 +1,21 @@
-"""The README's registry table and set-up commands stay true."""
+"""The README stays true: its tables match the code, its examples run, CI runs its commands."""
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
+
+import pytest
 
 from keras_deprocess import list_models
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+
+
+def _block_after(marker: str, fence: str) -> str:
+    return README.split(marker)[1].split(f"```{fence}\n")[1].split("```")[0]
 
 
 def test_registry_table_matches_list_models():
@@ -23,24 +30,39 @@ def test_registry_table_matches_list_models():
     assert documented == actual
 
 
-def test_ci_runs_the_readme_test_command():
-    marker = README.split("<!-- test-command:")[1]
-    command = marker.split("```bash\n")[1].split("\n")[0]
-    assert command.startswith('pip install ".[test,fast]" && ')
+def test_cli_table_matches_the_parser():
+    from keras_deprocess.cli import build_parser
+
+    table = README.split("<!-- cli-table:")[1].split("\n\n")[0]
+    documented = {}
+    for line in table.splitlines()[3:]:
+        command, flags = (cell.strip() for cell in line.strip("|").split("|"))
+        documented[command.strip("`").split()[0]] = set(re.findall(r"`(--[\w-]+)`", flags))
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    actual = {
+        name: {o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
+        for name, parser in subparsers.choices.items()
+    }
+    assert documented == actual
+
+
+def test_ci_runs_the_readme_commands():
+    test_command = _block_after("<!-- test-command:", "bash").splitlines()[0]
+    assert test_command.startswith('pip install ".[test,fast]" && ')
     for backend in ("tensorflow", "jax", "torch"):
-        assert f"KERAS_BACKEND={backend} python -m pytest" in command
-    assert "test-command" in (ROOT / ".ci" / "run").read_text()
+        assert f"KERAS_BACKEND={backend} python -m pytest" in test_command
+    assert (
+        _block_after("<!-- demo-command:", "bash").splitlines()[0] == "pip install . && keras-deprocess demo"
+    )
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "test-command" in ci
+    assert "demo-command" in ci
 
 
-def _example(name: str) -> str:
-    marker = f"<!-- example: {name} "
-    return README.split(marker)[1].split("```python\n")[1].split("```")[0]
-
-
-def test_the_pytorch_example_runs(tmp_path, monkeypatch):
-    import pytest
-
-    pytest.importorskip("torch")
-    monkeypatch.chdir(tmp_path)  # it saves first.png
-    exec(compile(_example("pytorch"), "README.md (pytorch example)", "exec"), {})
-    assert (tmp_path / "first.png").exists()
+@pytest.mark.parametrize("name", ["quickstart", "keras", "pytorch", "colorization"])
+def test_the_examples_run(name, tmp_path, monkeypatch):
+    if name == "pytorch":
+        pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)  # the PyTorch example saves first.png
+    code = _block_after(f"<!-- example: {name} ", "python")
+    exec(compile(code, f"README.md ({name} example)", "exec"), {})

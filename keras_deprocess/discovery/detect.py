@@ -47,6 +47,14 @@ class ModeGuess(NamedTuple):
         quantization: Mean distance of restored values to whole numbers:
             about 0 for uint8-born images under the right spec, 0.25 at random.
         aliases: Other names with the same map.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_deprocess import detect_mode, preprocess_input
+        >>> image = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+        >>> best = detect_mode(preprocess_input(image, "DenseNet121"), "channels_last")[0]
+        >>> best.name, best.aliases, best.confidence > 0.99
+        ('torch', ('imagenet',), True)
     """
 
     name: str

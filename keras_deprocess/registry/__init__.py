@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, NamedTuple
 
-from keras_deprocess.errors import DeprocessError, advise, listing, shown
+from keras_deprocess.errors import DeprocessError, advise, listing, on_cli, shown
 from keras_deprocess.registry.handles import spec_from_object
 from keras_deprocess.registry.tables import CONSTRUCTORS, MODES, MODULES, PRESETS
 from keras_deprocess.spec import PreprocessSpec
@@ -42,6 +42,12 @@ class ModelEntry(NamedTuple):
         mode: The Keras mode with the same map; a preset with none
             ('clip') gives its own name.
         spec: The `PreprocessSpec` itself.
+
+    Example:
+        >>> from keras_deprocess import list_models
+        >>> entry = next(e for e in list_models() if e.name == "ResNet50")
+        >>> entry.kind, entry.module, entry.mode
+        ('constructor', 'resnet', 'caffe')
     """
 
     name: str
@@ -112,11 +118,12 @@ def _spec_for_name(name: str) -> PreprocessSpec:
     close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.6) if len(key) <= 64 else []
     spelled = [known[c].name if known[c].name.lower() == c else c for c in close]
     hint = f"Did you mean {', '.join(map(repr, spelled))}? " if spelled else ""
+    other = "" if on_cli() else "; a PreprocessSpec describes any other preprocessing"
     raise DeprocessError(
         f"Unknown model or mode {shown(name)}. {hint}Expected a keras.applications constructor "
         "('VGG16'), module ('resnet_v2'), mode ('caffe', 'tf', 'torch', 'identity') or preset "
-        f"('imagenet', 'clip', 'half', 'inception'). {listing()} lists them all; a PreprocessSpec "
-        "describes any other preprocessing."
+        f"('imagenet', 'clip', 'half', 'inception', 'lab', 'colorization', 'colorization-caffe'). "
+        f"{listing()} lists them all{other}."
     )
 
 
