@@ -283,7 +283,15 @@ def decode_ab(
     backend, probabilities = framework_and_array(probabilities)
     data_format = data_format_for(backend, data_format)
     require_float(backend.dtype_name(probabilities), backend.shape(probabilities))
-    p, axis = _bin_axis_last(backend, probabilities, data_format, "probabilities", len(table))
+    try:
+        p, axis = _bin_axis_last(backend, probabilities, data_format, "probabilities", len(table))
+    except DeprocessError as error:
+        if bins is not None:
+            raise
+        raise DeprocessError(
+            f"{error} The default bins are ab_bins(10), K = {len(table)}; for a pretrained model, pass its "
+            "own table, e.g. bins=np.load('pts_in_hull.npy') (K = 313)."
+        ) from None
     if not backend.is_traced(p):
         low = float(np.min(backend.to_numpy(p))) if math.prod(backend.shape(p)) else 0.0  # type: ignore[arg-type]
         if low < 0:

@@ -189,6 +189,11 @@ def framework_and_array(x: Any) -> tuple[Backend, Any]:
 
 def _as_numpy(x: Any) -> np.ndarray:
     what = f"an object of type {type(x).__qualname__}"
+    if isinstance(x, (str, bytes)):
+        raise DeprocessError(
+            f"Expected an array or tensor of preprocessed images. Received {what}: {shown(x)}. To restore "
+            "a file, load it first (np.load), or use the command line: keras-deprocess restore FILE."
+        )
     try:
         array = np.asarray(x)
     except (ValueError, TypeError) as error:
