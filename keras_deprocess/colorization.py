@@ -179,6 +179,16 @@ def ab_bins(grid: float = 10) -> np.ndarray:
     return _bins(size)
 
 
+def _positive(name: str, value: Any, usual: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not (math.isfinite(number) and number > 0):
+        raise DeprocessError(f"Expected `{name}` > 0 ({usual}). Received: {name}={shown(value)}.")
+    return number
+
+
 def _bins_table(bins: Any) -> np.ndarray:
     if bins is None:
         return ab_bins(10)
@@ -271,15 +281,7 @@ def decode_ab(
     """
     _, normalize = _ab_affine(spec, "forward")
     table = _bins_table(bins)
-    try:
-        temperature = float(temperature)
-    except (TypeError, ValueError):
-        temperature = math.nan
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise DeprocessError(
-            f"Expected `temperature` > 0 (0.38 in Zhang et al.; 1 for the mean). Received: "
-            f"temperature={shown(temperature)}."
-        )
+    temperature = _positive("temperature", temperature, "0.38 in Zhang et al.; 1 for the mean")
     backend, probabilities = framework_and_array(probabilities)
     data_format = data_format_for(backend, data_format)
     require_float(backend.dtype_name(probabilities), backend.shape(probabilities))

@@ -6,7 +6,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import every_value_batch
+from conftest import aligned, every_value_batch
 
 from keras_deprocess import (
     DeprocessError,
@@ -34,15 +34,6 @@ def reference(x: np.ndarray, mode: str, data_format: str, dtype: str, clip: bool
     if clip:
         y = np.clip(y, 0, 255)
     return y.astype(dtype)
-
-
-def aligned(array: np.ndarray) -> np.ndarray:
-    """A 64-byte-aligned copy, as large NumPy allocations are: the fused path needs it."""
-    buffer = np.empty(array.nbytes + 64, np.uint8)
-    start = -buffer.ctypes.data % 64
-    out = buffer[start : start + array.nbytes].view(array.dtype).reshape(array.shape)
-    out[...] = array
-    return out
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import FRAMEWORKS, Native, backend
+from conftest import FRAMEWORKS, Native, aligned, backend
 
 from keras_deprocess import get_spec, restore_original_image_from_array, spec_from_mean_std
 from keras_deprocess.frameworks import backend_for
@@ -81,18 +81,10 @@ def numpy_engine(host_engine):
     return host_engine
 
 
-def _aligned(array: np.ndarray) -> np.ndarray:
-    buffer = np.empty(array.nbytes + 64, np.uint8)
-    start = -buffer.ctypes.data % 64
-    out = buffer[start : start + array.nbytes].view(array.dtype).reshape(array.shape)
-    out[...] = array
-    return out
-
-
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
 @pytest.mark.parametrize("spec", list(SPECS))
 def test_numpy_engines_round_correctly(numpy_engine, spec, dtype):
-    x = _aligned(boundary_inputs(SPECS[spec], dtype))
+    x = aligned(boundary_inputs(SPECS[spec], dtype))
     ours = restore_original_image_from_array(x, SPECS[spec], data_format="channels_last")
     np.testing.assert_array_equal(ours, reference(x, SPECS[spec]))
 

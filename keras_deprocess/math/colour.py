@@ -108,19 +108,20 @@ def rgb_from_lab(backend: Backend, lab: Any, axis: int) -> Any:
         * white
         for t, white in zip((fx, fy, fz), D65_WHITE, strict=True)
     )
-    channels = [
-        _where_above(
-            backend,
-            value,
-            _LINEAR_KNEE,
-            lambda s: backend.power(s, 1 / 2.4) * 1.055 - 0.055,
-            lambda s: s * 12.92,
-            safe=1.0,
-        )
-        * 255.0
-        for value in _mix(RGB_FROM_XYZ, x, y, z)
-    ]
-    return backend.concat(channels, axis)
+    return backend.concat([srgb_encode(backend, value) for value in _mix(RGB_FROM_XYZ, x, y, z)], axis)
+
+
+def srgb_encode(backend: Backend, linear: Any) -> Any:
+    """Linear light → sRGB in [0, 255] (not clipped)."""
+    encoded = _where_above(
+        backend,
+        linear,
+        _LINEAR_KNEE,
+        lambda s: backend.power(s, 1 / 2.4) * 1.055 - 0.055,
+        lambda s: s * 12.92,
+        safe=1.0,
+    )
+    return encoded * 255.0
 
 
 def negative_z(backend: Backend, lab: Any, axis: int) -> Any:

@@ -180,20 +180,12 @@ def _lab_constants(spec: PreprocessSpec) -> tuple[np.ndarray, ...]:
 def srgb_byte_reference(linear: np.ndarray) -> np.ndarray:
     """The byte `math.maps` gives a linear-light value: its float64 operations, rounded and clipped."""
     from keras_deprocess.frameworks import backend_for
-    from keras_deprocess.math.colour import _LINEAR_KNEE, _where_above
+    from keras_deprocess.math.colour import srgb_encode
 
     numpy_backend = backend_for(linear)
     assert numpy_backend is not None
     with np.errstate(invalid="ignore", over="ignore"):
-        encoded = _where_above(
-            numpy_backend,
-            linear,
-            _LINEAR_KNEE,
-            lambda s: numpy_backend.power(s, 1 / 2.4) * 1.055 - 0.055,
-            lambda s: s * 12.92,
-            safe=1.0,
-        )
-        return np.asarray(np.clip(np.rint(encoded * 255.0), 0, 255))
+        return np.asarray(np.clip(np.rint(srgb_encode(numpy_backend, linear)), 0, 255))
 
 
 @functools.cache

@@ -87,13 +87,10 @@ def _map_blocked(
 
     numpy_backend = backend_for(x)
     assert numpy_backend is not None
-    out = np.empty(x.shape, numpy_dtype(out_dtype))
+    out, source_view, out_view = _views(x, axis, out_dtype)
     if x.size == 0:
         return out
-    channels = x.shape[axis]
-    outer, inner = math.prod(x.shape[:axis]), math.prod(x.shape[axis + 1 :])
-    source_view = x.reshape(outer, channels, inner)
-    out_view = out.reshape(outer, channels, inner)
+    outer, _, inner = source_view.shape
     inner_step = min(inner, MAP_BLOCK_PIXELS)
     rows = max(1, MAP_BLOCK_PIXELS // inner_step)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -139,13 +136,10 @@ def affine_blocked(
     Raises:
         NonFinite: With `rounding`, for NaN or ±Inf in `x`.
     """
-    out = np.empty(x.shape, numpy_dtype(out_dtype))
+    out, source_view, out_view = _views(x, axis, out_dtype)
     if x.size == 0:
         return out
-    channels = x.shape[axis]
-    outer, inner = math.prod(x.shape[:axis]), math.prod(x.shape[axis + 1 :])
-    source_view = x.reshape(outer, channels, inner)
-    out_view = out.reshape(outer, channels, inner)
+    outer, channels, inner = source_view.shape
     source, multiplier, offset = affine
     sources = source or tuple(range(channels))
     multipliers = multiplier * channels if len(multiplier) == 1 else multiplier
@@ -199,6 +193,13 @@ def affine_blocked(
                     _clip(block, 0.0, 255.0, out=block)
                 np.copyto(out_view[lo:hi, :, inner_lo:inner_hi], block, casting="unsafe")
     return out
+
+
+def _views(x: np.ndarray, axis: int, out_dtype: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A new output, and (outer, channels, inner) views of the input and of it."""
+    out = np.empty(x.shape, numpy_dtype(out_dtype))
+    shape = (math.prod(x.shape[:axis]), x.shape[axis], math.prod(x.shape[axis + 1 :]))
+    return out, x.reshape(shape), out.reshape(shape)
 
 
 def _tiled(values: tuple[float, ...], inner: int, shape: tuple[int, int], dtype: np.dtype[Any]) -> np.ndarray:
