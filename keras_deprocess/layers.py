@@ -76,8 +76,11 @@ class Deprocess(_SpecLayer):
         - Output: the same shape, of ``output_dtype``.
 
     Args:
-        model: A keras.applications name, module, function, built model, or
-            a `PreprocessSpec`. Exactly one of `model` and `mode`.
+        model: Whatever `get_spec` takes: a keras.applications name, module,
+            function or built model, a preset ('imagenet', 'clip', 'half',
+            'colorization', ...), a torchvision, timm, Hugging Face or
+            detectron2 handle, or a `PreprocessSpec` (Lab specs included).
+            Exactly one of `model` and `mode`.
         mode: 'caffe', 'tf', 'torch' or 'identity'.
         data_format: 'channels_last', 'channels_first', or None for
             `keras.config.image_data_format()` at construction time.

@@ -148,9 +148,9 @@ class PreprocessSpec:
     scale: float = 1.0
     mean: tuple[float, ...] = (0.0,)
     std: tuple[float, ...] = (1.0,)
-    channel_order: str = RGB
+    channel_order: str = "RGB"
     description: str = field(default="", compare=False)
-    color_space: str = RGB_SPACE
+    color_space: str = "rgb"
 
     def __post_init__(self) -> None:
         mean = _as_float_tuple("mean", self.mean)

@@ -66,7 +66,7 @@ plt.show()"""
     ),
     new_markdown_cell(
         "## The model and the losses\n\n"
-        'With ImageNet weights, change `weights=None` to `weights="imagenet"` (a 548 MB download) '
+        'With ImageNet weights, change `weights=None` to `weights="imagenet"` (an 80 MB download) '
         "and raise the number of steps: nothing else changes."
     ),
     new_code_cell(

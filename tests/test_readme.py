@@ -18,8 +18,13 @@ def _block_after(marker: str, fence: str) -> str:
     return README.split(marker)[1].split(f"```{fence}\n")[1].split("```")[0]
 
 
-def test_registry_table_matches_list_models():
-    table = README.split("<!-- registry-table:")[1].split("\n\n")[0]
+@pytest.mark.parametrize(
+    ("text", "marker"),
+    [(README, "<!-- registry-table:"), ((ROOT / "docs" / "models.md").read_text(), "## keras.applications")],
+    ids=["README", "docs/models.md"],
+)
+def test_registry_table_matches_list_models(text, marker):
+    table = text.split(marker)[1].split("| constructors")[1].split("\n\n")[0]
     documented = {}
     for line in table.splitlines():
         match = re.fullmatch(r"\| (.+) \| `(\w+)` \| `(\w+)` \|", line)

@@ -1,6 +1,6 @@
 """Correct rounding: uint8 output is round-half-even of the float64 inverse, on every path.
 
-The reference is ``clip(rint(float64(x) * m + b), 0, 255)`` per channel. The
+The reference is ``clip(rint((float64(x) + b / m) * m), 0, 255)`` per channel. The
 inputs sit at the rounding boundaries: for every level, the float32 (and
 float16) values within a few ulps of the input that maps to ``k + 0.5``.
 A float32 computation gets some of them wrong; every path here must not.
