@@ -79,6 +79,14 @@ def test_lab_engines_agree_bit_for_bit(host_engine):
                 )
                 ours = restore_original_image_from_array(values, spec, data_format=data_format)
                 np.testing.assert_array_equal(ours, expected)
+                as_float = restore_original_image_from_array(
+                    values, spec, data_format=data_format, dtype="float32", clip=False
+                )
+                wide = values.astype(np.float64)
+                reference = inverse_map(
+                    backend_for(wide), wide, get_spec(spec), axis, "float64", False, zero_nan=False
+                )
+                np.testing.assert_allclose(as_float, reference, rtol=1e-5, atol=5e-3)
 
 
 @pytest.mark.skipif(backend() != "tensorflow", reason="NumPy only: one run is enough")

@@ -24,6 +24,7 @@ __all__ = [
     "affine_to_uint8",
     "affine_to_uint8_bgr",
     "affine_to_uint8_rgb",
+    "lab_to_float",
     "lab_to_uint8",
 ]
 
@@ -152,6 +153,39 @@ def _srgb_byte(linear, low, steps):  # type: ignore[no-untyped-def]
     return np.uint8(level)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _linear_light(x, o, i, multiplier, offset, matrix, white):  # type: ignore[no-untyped-def]
+    """The linear-light (R, G, B) of pixel (o, i) of normalized Lab, in float64."""
+    lightness = np.float64(x[o, 0, i]) * multiplier[0] + offset[0]
+    a = np.float64(x[o, 1, i]) * multiplier[1] + offset[1]
+    b = np.float64(x[o, 2, i]) * multiplier[2] + offset[2]
+    fy = (lightness + 16.0) * (1 / 116.0)
+    fx = a * (1 / 500.0) + fy
+    fz = max(fy - b * (1 / 200.0), 0.0)
+    xx, yy, zz = _f_inverse(fx, white[0]), _f_inverse(fy, white[1]), _f_inverse(fz, white[2])
+    red = xx * matrix[0, 0] + yy * matrix[0, 1] + zz * matrix[0, 2]
+    green = xx * matrix[1, 0] + yy * matrix[1, 1] + zz * matrix[1, 2]
+    blue = xx * matrix[2, 0] + yy * matrix[2, 1] + zz * matrix[2, 2]
+    return red, green, blue, lightness + a + b
+
+
+@numba.njit(cache=True, nogil=True)
+def lab_to_float(x, out, multiplier, offset, matrix, white, clip):  # type: ignore[no-untyped-def]
+    """Normalized Lab → sRGB in [0, 255] (clipped if asked), computed in float64, any layout."""
+    outer, _, inner = out.shape
+    for o in range(outer):
+        for i in range(inner):
+            linear = _linear_light(x, o, i, multiplier, offset, matrix, white)
+            for c in range(3):
+                value = linear[c]
+                value = value ** (1 / 2.4) * 1.055 - 0.055 if value > 0.0031308 else value * 12.92
+                value *= 255.0
+                if clip:
+                    value = min(max(value, 0.0), 255.0)
+                out[o, c, i] = value
+    return True
+
+
 @numba.njit(cache=True, nogil=True)
 def lab_to_uint8(x, out, multiplier, offset, matrix, white, low, steps):  # type: ignore[no-untyped-def]
     """Normalized Lab → sRGB uint8, as `math.maps` computes it in float64, any layout.
@@ -165,15 +199,9 @@ def lab_to_uint8(x, out, multiplier, offset, matrix, white, low, steps):  # type
     bad = 0
     for o in range(outer):
         for i in range(inner):
-            lightness = np.float64(x[o, 0, i]) * multiplier[0] + offset[0]
-            a = np.float64(x[o, 1, i]) * multiplier[1] + offset[1]
-            b = np.float64(x[o, 2, i]) * multiplier[2] + offset[2]
-            bad |= _bad(lightness) | _bad(a) | _bad(b)
-            fy = (lightness + 16.0) * (1 / 116.0)
-            fx = a * (1 / 500.0) + fy
-            fz = max(fy - b * (1 / 200.0), 0.0)
-            xx, yy, zz = _f_inverse(fx, white[0]), _f_inverse(fy, white[1]), _f_inverse(fz, white[2])
-            for c in range(3):
-                linear = xx * matrix[c, 0] + yy * matrix[c, 1] + zz * matrix[c, 2]
-                out[o, c, i] = _srgb_byte(linear, low, steps)
+            red, green, blue, total = _linear_light(x, o, i, multiplier, offset, matrix, white)
+            bad |= _bad(total)  # NaN or ±Inf in L, a or b makes their sum so
+            out[o, 0, i] = _srgb_byte(red, low, steps)
+            out[o, 1, i] = _srgb_byte(green, low, steps)
+            out[o, 2, i] = _srgb_byte(blue, low, steps)
     return bad == 0

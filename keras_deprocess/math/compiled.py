@@ -62,7 +62,7 @@ def restore(x: np.ndarray, spec: PreprocessSpec, axis: int, out_dtype: str, clip
     """
     if not available() or x.size < MIN_ELEMENTS or x.dtype.name not in _DTYPES:
         return None
-    if out_dtype != "uint8" and (not spec.is_affine or out_dtype not in ("float32", "float64")):
+    if out_dtype not in ("uint8", "float32", "float64"):
         return None
     from keras_deprocess.math.finite import NonFinite, count_nonfinite
 
@@ -76,8 +76,10 @@ def restore(x: np.ndarray, spec: PreprocessSpec, axis: int, out_dtype: str, clip
         for block, into in _widened_blocks(source[rows], target[rows]):
             if spec.is_affine:
                 finite &= _affine(kernels, block, into, spec.inverse_affine(), out_dtype, clip)
-            else:
+            elif out_dtype == "uint8":
                 finite &= bool(kernels.lab_to_uint8(block, into, *_lab_constants(spec)))
+            else:
+                finite &= bool(kernels.lab_to_float(block, into, *_lab_constants(spec)[:4], clip))
         return finite
 
     # The kernels release the GIL: large arrays are split across the CPUs.
