@@ -329,7 +329,7 @@ def test_spec_objects_are_interchangeable_across_frameworks(framework):
     assert isinstance(spec, PreprocessSpec)
     images, preprocessed = _preprocessed(spec, "channels_last", 4)
     restored = restore_original_image_from_array(
-        framework.tensor(preprocessed), spec.to_config(), data_format="channels_last"
+        framework.tensor(preprocessed, "float32"), spec.to_config(), data_format="channels_last"
     )
     np.testing.assert_array_equal(framework.numpy(restored), images)
 
