@@ -342,8 +342,11 @@ def nonfinite_error(counts: tuple[int, int, int], size: int) -> DeprocessError:
 
 # -- which spec: given, or detected --------------------------------------------
 
-# `mode='auto'` takes the detected candidate only at or above this confidence.
+# `mode='auto'` takes the detected candidate only at or above this confidence,
 AUTO_CONFIDENCE = 0.9
+# and only when it restores whole numbers: range and spread alone cannot tell
+# maps apart that differ by a percent ('torch' and 'clip').
+AUTO_MAX_QUANTIZATION = 0.05
 
 
 def spec_for_values(backend: Backend, x: Any, model: Any, mode: Any, data_format: str) -> PreprocessSpec:
@@ -372,10 +375,22 @@ def _detected(backend: Backend, x: Any, data_format: str, *, auto: bool) -> Prep
             how = f"{advise(mode=best.name)}, or the model's name, e.g. {example}"
         else:
             how = advise(model=best.name)
+        whole = best.quantization < AUTO_MAX_QUANTIZATION
+        basis = "" if whole else f"; judged by their range alone, as they {_NOT_WHOLE}"
+        auto_would_work = whole and best.confidence >= AUTO_CONFIDENCE
+        alternative = (
+            f"; or {advise(mode='auto')} to use the detected preprocessing" if auto_would_work else ""
+        )
         raise DeprocessError(
             "Expected `model` or `mode`: the preprocessing to undo. Received neither. "
-            f"The values look like {describe_guess(best)}. Pass {how}; or {advise(mode='auto')} to "
-            "use the detected preprocessing."
+            f"The values look like {describe_guess(best)}{basis}. Pass {how}{alternative}."
+        )
+    if best.quantization >= AUTO_MAX_QUANTIZATION:
+        raise DeprocessError(
+            "Expected mode='auto' to find a mode under which the values restore to whole pixel "
+            f"values. Received values that {_NOT_WHOLE}; by their range alone they look like "
+            f"{describe_guess(best)}, which is not enough to be sure. Pass the model or mode that "
+            "produced them."
         )
     if best.confidence < AUTO_CONFIDENCE:
         tied = [g for g in guesses if g.confidence >= 1 - AUTO_CONFIDENCE] or guesses[:2]
@@ -385,6 +400,11 @@ def _detected(backend: Backend, x: Any, data_format: str, *, auto: bool) -> Prep
             "mode that produced them."
         )
     return best.spec
+
+
+_NOT_WHOLE = (
+    "do not restore to whole numbers under any candidate, as after resizing, augmentation or optimization"
+)
 
 
 def _example_model(mode: str) -> str:

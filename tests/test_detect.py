@@ -135,6 +135,34 @@ def test_mode_auto_refuses_a_tie_naming_the_candidates():
         restore_original_image_from_array(flat, mode="auto", data_format="channels_last")
 
 
+def _float_images(seed):
+    """Images that were never uint8: no whole numbers to find under any spec."""
+    rng = np.random.default_rng(seed)
+    images = synthetic_images(seed).astype(np.float32)
+    return images + rng.uniform(0.2, 0.8, images.shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", ["torch", "clip"])
+def test_mode_auto_refuses_a_guess_from_range_alone(name):
+    from keras_deprocess import restore_original_image_from_array
+
+    x = preprocess_input(_float_images(3), name, data_format="channels_last")
+    with pytest.raises(DeprocessError, match=r"whole pixel values.*by their range alone.*Pass the model"):
+        restore_original_image_from_array(x, mode="auto", data_format="channels_last")
+
+
+def test_neither_for_float_images_says_range_alone_and_does_not_offer_auto():
+    from keras_deprocess import restore_original_image_from_array
+
+    x = preprocess_input(_float_images(4), "VGG16", data_format="channels_last")
+    with pytest.raises(DeprocessError) as raised:
+        restore_original_image_from_array(x, data_format="channels_last")
+    message = str(raised.value)
+    assert "look like 'caffe' (" in message
+    assert "judged by their range alone" in message
+    assert "mode='auto'" not in message
+
+
 def test_mode_auto_inside_a_trace_asks_for_the_mode():
     jax = pytest.importorskip("jax")
     from keras_deprocess import restore_original_image_from_array
