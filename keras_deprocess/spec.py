@@ -388,15 +388,26 @@ def spec_from_mean_std(
     Returns:
         The `PreprocessSpec`, usable wherever a model name is.
 
+    Raises:
+        DeprocessError: For a mean above 1 with scale=1/255: pixel-unit
+            means (123.675, ...) need scale=1.
+
     Example:
         >>> from keras_deprocess import get_spec, spec_from_mean_std
         >>> spec = spec_from_mean_std((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
         >>> spec.same_as(get_spec("torch"))
         True
     """
-    return PreprocessSpec(
+    spec = PreprocessSpec(
         name, scale=scale, mean=mean, std=std, channel_order=channel_order, description=description
     )
+    if math.isclose(spec.scale * 255, 1.0, rel_tol=1e-6) and max(abs(m) for m in spec.mean) > 1:
+        raise DeprocessError(
+            "Expected mean in the units of x * scale: [0, 1] with the default scale=1/255. Received "
+            f"mean={shown(spec.mean)}, in pixel units. Pass scale=1 with pixel-unit mean and std, "
+            f"or divide both by 255."
+        )
+    return spec
 
 
 def spec_from_lab(

@@ -37,6 +37,18 @@ def test_a_normalize_alone_is_read_as_after_to_tensor():
     assert spec.scale == pytest.approx(1 / 255)
 
 
+def test_a_normalize_alone_with_pixel_unit_mean_is_read_in_pixel_units():
+    """Normalize((123.675, ...), (58.395, ...)) on float [0, 255] tensors: no ToTensor before it."""
+    pixel_units = T.Normalize((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
+    spec = get_spec(pixel_units)
+    assert spec.same_as("torch")
+    assert spec.scale == 1
+    images = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
+    forward = pixel_units(images.float())
+    restored = restore_original_image_from_array(forward, pixel_units)
+    torch.testing.assert_close(restored, images)
+
+
 @pytest.mark.parametrize(
     "pipeline",
     [

@@ -97,6 +97,13 @@ def test_spec_from_mean_std():
     assert spec_from_mean_std((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)).same_as(get_spec("torch"))
 
 
+def test_spec_from_mean_std_refuses_pixel_unit_mean_with_the_default_scale():
+    with pytest.raises(DeprocessError, match=r"Expected mean in the units of x \* scale.*Pass scale=1"):
+        spec_from_mean_std((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
+    pixel_units = spec_from_mean_std((123.675, 116.28, 103.53), (58.395, 57.12, 57.375), scale=1)
+    assert pixel_units.same_as(get_spec("torch"))
+
+
 class FakeImageProcessor:
     """The attributes a transformers image processor has; transformers is not needed."""
 

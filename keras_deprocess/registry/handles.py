@@ -207,6 +207,19 @@ def _flat_steps(obj: Any) -> list[Any]:
     return [step for inner in obj.transforms for step in _flat_steps(inner)]
 
 
+def _implied_conversion(normalize: Any, mean: tuple[float, ...], label: str) -> float:
+    """The scaling a Normalize with no conversion step before it is read as following.
+
+    albumentations says (``max_pixel_value``). Otherwise the mean tells: a
+    mean above 1 is in pixel units (``Normalize(mean=(123.675, ...))`` on a
+    float tensor of [0, 255] values), one within [-1, 1] follows ``ToTensor``.
+    """
+    max_pixel = getattr(normalize, "max_pixel_value", None)
+    if max_pixel:
+        return 1 / _number(max_pixel, "max_pixel_value", label)
+    return 1.0 if max(abs(m) for m in mean) > 1 else 1 / 255
+
+
 def _spec_from_transforms(obj: Any) -> PreprocessSpec:
     """Compose the pipeline's value-changing steps into one map of the uint8 input."""
     label = type(obj).__name__
@@ -217,12 +230,11 @@ def _spec_from_transforms(obj: Any) -> PreprocessSpec:
     for step in _flat_steps(obj):
         name = _step_name(step)
         if _is_normalize(step):
-            if not factors:  # a Normalize alone is read as following ToTensor
-                max_pixel = getattr(step, "max_pixel_value", None)  # albumentations' own scaling
-                factors.append(1 / _number(max_pixel, "max_pixel_value", label) if max_pixel else 1 / 255)
-                multiplier, offset = multiplier * factors[-1], offset * factors[-1]
             mean = PreprocessSpec("step", mean=step.mean).mean
             std = PreprocessSpec("step", std=step.std).std
+            if not factors:
+                factors.append(_implied_conversion(step, mean, label))
+                multiplier, offset = multiplier * factors[-1], offset * factors[-1]
             normalizes.append((mean, std))
             multiplier = multiplier / np.broadcast_to(std, 3)
             offset = (offset - np.broadcast_to(mean, 3)) / np.broadcast_to(std, 3)
