@@ -254,6 +254,36 @@ def test_restore_channels_first_npz_with_keys_and_a_single_image(tmp_path):
     np.testing.assert_array_equal(np.asarray(Image.open(out / "one.png")), single)
 
 
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_restore_counts_pixels_clipped_by_a_wrong_model(tmp_path, capsys, data_format):
+    originals = images(2)
+    if data_format == "channels_first":
+        originals = originals.transpose(0, 3, 1, 2)
+    batch = preprocess_input(originals, "VGG16", data_format=data_format)
+    np.save(tmp_path / "batch.npy", batch)
+    common = ("--data-format", data_format, "--force")
+    right = cli("restore", "batch.npy", "--model", "VGG16", *common, cwd=tmp_path, capsys=capsys)
+    assert right.returncode == 0, right.stderr
+    assert "clipped" not in right.stdout
+    summary = json.loads(
+        cli("restore", "batch.npy", "--model", "VGG16", "--json", *common, cwd=tmp_path, capsys=capsys).stdout
+    )
+    assert (summary["clipped"], summary["pixels"]) == (0, originals.size // 3)
+
+    wrong = cli("restore", "batch.npy", "--model", "Xception", *common, cwd=tmp_path, capsys=capsys)
+    assert wrong.returncode == 0, wrong.stderr
+    # 'tf' reads these caffe values as (x + 1) * 127.5: a pixel survives only where every channel
+    # of it lies within [-1, 1] (plus half a level).
+    channel_axis = -1 if data_format == "channels_last" else 1
+    expected = int(np.count_nonzero((np.abs(batch) > 1 + 0.5 / 127.5).any(axis=channel_axis)))
+    assert expected > 0
+    assert (
+        f"; {expected} of {originals.size // 3} pixels had values outside [0, 255] and were clipped"
+        in wrong.stdout
+    )
+    assert "(is --model right?)" in wrong.stdout
+
+
 def test_restore_one_key_and_jpg(tmp_path):
     np.savez(tmp_path / "dump.npz", a=preprocess_input(images(2), "tf"), b=preprocess_input(images(2), "tf"))
     result = run(

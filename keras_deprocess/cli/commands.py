@@ -156,23 +156,61 @@ def _describe(entries: list[ArrayEntry]) -> Any:
 
 
 class GamutTally:
-    """Pixels restored, and those a Lab spec clipped because they fell outside sRGB."""
+    """Pixels restored, and those clipped: outside sRGB for a Lab spec, outside [0, 255] for RGB.
+
+    Values beyond [0, 255] from an RGB spec mean a wrong spec or an optimized
+    image that drifted; either way the user hears of it. The RGB count
+    compares the preprocessed values with per-channel bounds, two comparisons
+    a value, so it costs little beside the restore.
+    """
 
     def __init__(self, spec: PreprocessSpec, data_format: str) -> None:
         self.spec, self.data_format = spec, data_format
-        self.counted = not spec.is_affine
+        self.lab = not spec.is_affine
         self.outside = self.pixels = 0
+        self._bounds = None if self.lab else _preprocessed_bounds(spec)
 
     def add(self, preprocessed: np.ndarray) -> None:
-        if self.counted:
+        if self.lab:
             report = out_of_gamut(preprocessed, self.spec, data_format=self.data_format)
             self.outside += report.count
             self.pixels += report.pixels
+            return
+        assert self._bounds is not None
+        axis = -1 if self.data_format == "channels_last" else 1
+        shape = [1] * preprocessed.ndim
+        shape[axis] = preprocessed.shape[axis]
+        low, high = (np.broadcast_to(b, (shape[axis],)).reshape(shape) for b in self._bounds)
+        outside = ((preprocessed < low) | (preprocessed > high)).any(axis=axis)
+        self.outside += int(np.count_nonzero(outside))
+        self.pixels += outside.size
 
     def sentence(self) -> str:
-        if not self.counted:
-            return ""
-        return f"; {self.outside} of {self.pixels} pixels were outside the sRGB gamut and were clipped"
+        if self.lab:
+            return f"; {self.outside} of {self.pixels} pixels were outside the sRGB gamut and were clipped"
+        if self.outside:
+            return (
+                f"; {self.outside} of {self.pixels} pixels had values outside [0, 255] and were clipped "
+                "(is --model right?)"
+            )
+        return ""
+
+    def summary(self) -> dict[str, int]:
+        return {("out_of_gamut" if self.lab else "clipped"): self.outside, "pixels": self.pixels}
+
+
+def _preprocessed_bounds(spec: PreprocessSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Per stored channel, the preprocessed values that restore to -0.5 and 255.5."""
+    source, multiplier, offset = spec.inverse_affine()
+    channels = max(len(multiplier), len(source or ()))
+    multiplier_ = np.broadcast_to(np.asarray(multiplier, np.float64), (channels,))
+    offset_ = np.broadcast_to(np.asarray(offset, np.float64), (channels,))
+    low, high = np.empty(channels), np.empty(channels)
+    for restored_channel in range(channels):
+        stored = source[restored_channel] if source is not None else restored_channel
+        ends = (np.array([-0.5, 255.5]) - offset_[restored_channel]) / multiplier_[restored_channel]
+        low[stored], high[stored] = ends.min(), ends.max()
+    return low, high
 
 
 def command_restore(args: argparse.Namespace) -> int:
@@ -414,8 +452,7 @@ def _print_restore_json(
         "naming": args.naming,
         "seconds": round(seconds, 3),
     }
-    if gamut.counted:
-        summary.update({"out_of_gamut": gamut.outside, "pixels": gamut.pixels})
+    summary.update(gamut.summary())
     head = json.dumps(summary)
     print(head[:-1] + ', "files": [', end="")
     separator = ""
