@@ -216,6 +216,67 @@ def test_torch_compile(torch, compiler):
     np.testing.assert_array_equal(restore(x).numpy(), images)
 
 
+@pytest.mark.skipif(
+    backend() != "tensorflow", reason="independent of KERAS_BACKEND; compiling once is enough"
+)
+def test_torch_compile_fullgraph_as_the_first_call_of_a_process(torch):
+    """Nothing is imported, and no functools cache met, while Dynamo traces the first call."""
+    output = _run(
+        """
+        import json, warnings
+        import numpy as np, torch
+        from keras_deprocess import preprocess_input, restore_original_image_from_array
+
+        @torch.compile(backend="aot_eager", fullgraph=True)
+        def restore(t):
+            return restore_original_image_from_array(t, "VGG16")
+
+        images = np.random.default_rng(0).integers(0, 256, (2, 3, 8, 8), dtype=np.uint8)
+        x = torch.tensor(preprocess_input(images, "VGG16", data_format="channels_first"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            same = bool(np.array_equal(restore(x).numpy(), images))
+        ours = [
+            str(w.message)[:200]
+            for w in caught
+            if "cache" in str(w.message) or "keras_deprocess" in w.filename
+        ]
+        print(json.dumps([same, ours]))
+        """
+    )
+    assert json.loads(output) == [True, []]
+
+
+@pytest.mark.skipif(backend() != "tensorflow", reason="independent of KERAS_BACKEND; tracing once is enough")
+def test_tf_function_as_the_first_call_of_a_process_leaves_autograph_quiet(tf, tmp_path):
+    # AutoGraph converts only functions with source on disk, so the script is a file.
+    script = tmp_path / "first_call.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import tensorflow as tf
+            from keras_deprocess import restore_original_image_from_array
+
+            @tf.function
+            def restore(t):
+                return restore_original_image_from_array(t, "VGG16", data_format="channels_last")
+
+            print(restore(tf.zeros((1, 4, 4, 3))).shape)
+            """
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "(1, 4, 4, 3)" in result.stdout
+    assert "AutoGraph could not transform" not in result.stderr + result.stdout
+
+
 # -- JAX ----------------------------------------------------------------------------------
 
 

@@ -9,29 +9,36 @@ handled by torch, a JAX array by JAX, whatever Keras runs on.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import Any
 
 from keras_deprocess.frameworks.base import Backend
+from keras_deprocess.frameworks.jax import JaxBackend
+from keras_deprocess.frameworks.keras import KerasBackend
+from keras_deprocess.frameworks.numpy import NumpyBackend
+from keras_deprocess.frameworks.tensorflow import TensorFlowBackend
+from keras_deprocess.frameworks.torch import TorchBackend
 
 __all__ = ["Backend", "backend_for", "unwrap_variable"]
 
-# Module of each framework class, and the sys.modules key it needs.
-_FRAMEWORKS = (
-    ("numpy", "keras_deprocess.frameworks.numpy", "NumpyBackend"),
-    ("tensorflow", "keras_deprocess.frameworks.tensorflow", "TensorFlowBackend"),
-    ("torch", "keras_deprocess.frameworks.torch", "TorchBackend"),
-    ("jax", "keras_deprocess.frameworks.jax", "JaxBackend"),
-    ("keras", "keras_deprocess.frameworks.keras", "KerasBackend"),
+# Each framework class, in the order asked, with the sys.modules key it needs.
+# The classes import no framework themselves (they read sys.modules when made),
+# so importing them here is cheap, and nothing is imported during a trace:
+# torch.compile(fullgraph=True) refuses importlib.
+_FRAMEWORKS: tuple[tuple[str, type[Backend]], ...] = (
+    ("numpy", NumpyBackend),
+    ("tensorflow", TensorFlowBackend),
+    ("torch", TorchBackend),
+    ("jax", JaxBackend),
+    ("keras", KerasBackend),
 )
 _INSTANCES: dict[str, Backend] = {}
 _BY_TYPE: dict[type, Backend] = {}
 
 
-def _instance(name: str, module: str, cls: str) -> Backend:
+def _instance(name: str, cls: type[Backend]) -> Backend:
     if name not in _INSTANCES:
-        _INSTANCES[name] = getattr(importlib.import_module(module), cls)()
+        _INSTANCES[name] = cls()
     return _INSTANCES[name]
 
 
@@ -40,10 +47,10 @@ def backend_for(x: Any) -> Backend | None:
     backend = _BY_TYPE.get(type(x))
     if backend is not None:
         return backend
-    for name, module, cls in _FRAMEWORKS:
+    for name, cls in _FRAMEWORKS:
         if name not in sys.modules:
             continue
-        candidate = _instance(name, module, cls)
+        candidate = _instance(name, cls)
         if candidate.is_appropriate_type(x):
             _BY_TYPE[type(x)] = candidate
             return candidate

@@ -57,8 +57,27 @@ class ModelEntry(NamedTuple):
     spec: PreprocessSpec
 
 
-@functools.cache
+# Memoized in plain dicts, not functools caches: torch.compile traces through
+# look-ups and warns about every functools cache it meets.
+_MEMO: dict[str, Any] = {}
+_SPEC_BY_NAME: dict[str, PreprocessSpec] = {}
+_SPEC_BY_NAME_LIMIT = 1024
+
+
+def _clear_memo() -> None:
+    """Forget the memoized tables (for tests that change the tables)."""
+    _MEMO.clear()
+    _SPEC_BY_NAME.clear()
+
+
 def _table() -> tuple[ModelEntry, ...]:
+    if "table" not in _MEMO:
+        _MEMO["table"] = _build_table()
+    table: tuple[ModelEntry, ...] = _MEMO["table"]
+    return table
+
+
+def _build_table() -> tuple[ModelEntry, ...]:
     rows = [
         ModelEntry(n, "constructor", m, MODULES[m], MODES[MODULES[m]]) for n, (m, _) in CONSTRUCTORS.items()
     ]
@@ -72,8 +91,14 @@ def _same_mode(spec: PreprocessSpec) -> str | None:
     return next((mode for mode, known in MODES.items() if known.same_as(spec)), None)
 
 
-@functools.cache
 def _names() -> dict[str, ModelEntry]:
+    if "names" not in _MEMO:
+        _MEMO["names"] = _build_names()
+    names: dict[str, ModelEntry] = _MEMO["names"]
+    return names
+
+
+def _build_names() -> dict[str, ModelEntry]:
     names: dict[str, ModelEntry] = {}
     for entry in _table():
         names.setdefault(entry.name.lower(), entry)
@@ -105,8 +130,16 @@ def list_models(kind: str | None = None) -> list[ModelEntry]:
     return [e for e in _table() if kind is None or e.kind == kind]
 
 
-@functools.lru_cache(maxsize=256)
 def _spec_for_name(name: str) -> PreprocessSpec:
+    spec = _SPEC_BY_NAME.get(name)
+    if spec is None:
+        spec = _look_up_name(name)
+        if len(_SPEC_BY_NAME) < _SPEC_BY_NAME_LIMIT:
+            _SPEC_BY_NAME[name] = spec
+    return spec
+
+
+def _look_up_name(name: str) -> PreprocessSpec:
     key = name.strip().lower()
     entry = _names().get(key)
     if entry is not None:
