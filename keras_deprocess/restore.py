@@ -7,6 +7,7 @@ own type picks the framework class (`keras_deprocess.frameworks`), and
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -316,18 +317,29 @@ def channel_axis(shape: Any, spec: PreprocessSpec, data_format: str) -> int:
     elif not spec.is_affine and shape[axis] == 2:
         from keras_deprocess.colorization import two_channel_hint
 
-        message = message.split(" Received shape")[0] + "." + two_channel_hint(shape, data_format)
+        message = message.split(" Received shape")[0] + two_channel_hint(shape, data_format)
     else:
         message += f" Pass {'Lab' if not spec.is_affine else 'RGB'} images with {spec.channels} channels."
     raise DeprocessError(message)
 
 
 def _check_lab_input(backend: Backend, x: Any, spec: PreprocessSpec, axis: int) -> None:
-    from keras_deprocess.colorization import check_lightness
+    """The scales of L and ab checked on a strided sample, taken before leaving the device."""
+    from keras_deprocess.colorization import check_lab_scales
 
-    index: list[Any] = [slice(None)] * len(backend.shape(x))
-    index[axis] = 0
-    check_lightness(backend.to_numpy(x[tuple(index)]), spec)
+    shape = backend.shape(x)
+    pixels = math.prod(shape) // shape[axis]
+    others = len(shape) - 1
+    step = max(1, math.ceil((pixels / LAB_CHECK_PIXELS) ** (1 / others))) if others else 1
+    index: list[Any] = [slice(None, None, step)] * len(shape)
+    index[axis] = slice(0, 1)
+    lightness = backend.to_numpy(x[tuple(index)])
+    index[axis] = slice(1, 3)
+    check_lab_scales(lightness, backend.to_numpy(x[tuple(index)]), spec)
+
+
+# Pixels of a Lab batch the scale check reads (evenly strided along every axis).
+LAB_CHECK_PIXELS = 1 << 16
 
 
 def nonfinite_error(counts: tuple[int, int, int], size: int) -> DeprocessError:

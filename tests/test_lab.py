@@ -381,15 +381,58 @@ def test_decode_ab_is_differentiable():
 # -- errors -----------------------------------------------------------------------------------
 
 
-def test_lightness_on_another_scale_is_named():
+def _lab_batches():
     images = every_value_batch()
     raw = preprocess_input(images, "lab", data_format="channels_last")
-    with pytest.raises(DeprocessError, match=r"It looks like raw L, in \[0, 100\]: use the spec 'lab'"):
-        restore_original_image_from_array(raw, "colorization", data_format="channels_last")
-    eight_bit = raw.copy()
-    eight_bit[..., 0] *= 2.55
-    with pytest.raises(DeprocessError, match=r"8-bit L, in \[0, 255\]"):
-        restore_original_image_from_array(eight_bit, "lab", data_format="channels_last")
+    normalized = preprocess_input(images, "colorization", data_format="channels_last")
+    return raw, normalized
+
+
+@pytest.mark.parametrize(
+    ("convention", "spec", "match"),
+    [
+        (
+            "raw",
+            "colorization",
+            r"L = y \* 100 \+ 50 lies in \[0, 100\].*"
+            r"It looks like raw L, in \[0, 100\]: use the spec 'lab'\.$",
+        ),
+        (
+            "normalized",
+            "lab",
+            r"L = y lies in \[0, 100\].*"
+            r"It looks like normalized \(L - 50\) / 100.*: use the spec 'colorization'\.$",
+        ),
+        ("L/100", "colorization", r"It looks like L / 100, in \[0, 1\]: use spec_from_lab\(l_scale=100\)\.$"),
+        ("8-bit", "lab", r"It looks like 8-bit L, in \[0, 255\].*: convert it to L in \[0, 100\] first\.$"),
+        ("raw ab", "colorization", r"a = y \* 110 \(and b alike\).*They look like raw a and b"),
+    ],
+)
+def test_lab_values_on_another_scale_are_named(convention, spec, match):
+    raw, normalized = _lab_batches()
+    x = {
+        "raw": raw,
+        "normalized": normalized,
+        "L/100": raw * np.array([0.01, 1 / 110, 1 / 110], np.float32),
+        "8-bit": raw * np.array([2.55, 1, 1], np.float32),
+        "raw ab": np.concatenate([normalized[..., :1], raw[..., 1:]], -1),
+    }[convention]
+    with pytest.raises(DeprocessError, match=match):
+        restore_original_image_from_array(x, spec, data_format="channels_last")
+    np.testing.assert_array_equal(x, {"raw": raw, "normalized": normalized}.get(convention, x))  # unmutated
+
+
+def test_lab_scale_check_passes_real_conventions_and_a_few_outliers():
+    raw, normalized = _lab_batches()
+    l_over_100 = spec_from_lab(l_scale=100, ab_scale=110)
+    scaled = raw * np.array([0.01, 1 / 110, 1 / 110], np.float32)
+    np.testing.assert_array_equal(
+        restore_original_image_from_array(scaled, l_over_100, data_format="channels_last"),
+        restore_original_image_from_array(raw, "lab", data_format="channels_last"),
+    )
+    noisy = normalized.copy()
+    noisy.reshape(-1, 3)[::997] = (3.0, 40.0, -40.0)  # 0.1% wild predictions: clipped, not refused
+    restore_original_image_from_array(noisy, "colorization", data_format="channels_last")
 
 
 def test_two_channel_ab_is_pointed_to_merge_l_ab():
