@@ -112,10 +112,10 @@ def restore_original_image_from_array(
     out_dtype = output_dtype_name(dtype, clip)
     backend, x = framework_and_array(x)
     data_format = data_format_for(backend, data_format)
-    spec = spec_for_values(backend, x, model, mode, data_format)
     shape = backend.shape(x)
-    axis = channel_axis(shape, spec, data_format)
     require_float(backend.dtype_name(x), shape)
+    spec = spec_for_values(backend, x, model, mode, data_format)
+    axis = channel_axis(shape, spec, data_format)
     if not spec.is_affine and not backend.is_traced(x):
         _check_lab_input(backend, x, spec, axis)
     try:
@@ -291,8 +291,12 @@ def _forward_dtype(input_dtype: str, requested: Any) -> str:
     return name
 
 
-def channel_axis(shape: Any, spec: PreprocessSpec, data_format: str) -> int:
-    """The channel axis as a non-negative index; checks rank and channel count."""
+def channel_axis(shape: Any, spec: PreprocessSpec, data_format: str, purpose: str = "") -> int:
+    """The channel axis as a non-negative index; checks rank and channel count.
+
+    `purpose` names what needs the channels in messages ("to detect the
+    mode"); by default, the spec's preprocessing.
+    """
     rank = len(shape)
     shape = tuple(shape)
     if rank < 3:
@@ -306,8 +310,8 @@ def channel_axis(shape: Any, spec: PreprocessSpec, data_format: str) -> int:
         return axis
     where = "the last axis" if data_format == "channels_last" else f"axis {axis}"
     message = (
-        f"Expected {spec.channels} channels on {where} (data_format={data_format!r}) for "
-        f"the {spec.name!r} preprocessing. Received shape {shape}."
+        f"Expected {spec.channels} channels on {where} (data_format={data_format!r}) "
+        f"{purpose or f'for the {spec.name!r} preprocessing'}. Received shape {shape}."
     )
     other = "channels_first" if data_format == "channels_last" else "channels_last"
     other_axis = rank - 1 if other == "channels_last" else (0 if rank == 3 else 1)

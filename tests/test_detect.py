@@ -163,6 +163,16 @@ def test_neither_for_float_images_says_range_alone_and_does_not_offer_auto():
     assert "mode='auto'" not in message
 
 
+def test_without_a_model_errors_speak_of_detection_not_of_a_mode_never_named():
+    from keras_deprocess import restore_original_image_from_array
+
+    with pytest.raises(DeprocessError, match=r"Expected 3 channels .* to detect the mode") as raised:
+        restore_original_image_from_array(np.zeros((1, 4, 4, 5), np.float32), data_format="channels_last")
+    assert "caffe" not in str(raised.value)
+    with pytest.raises(DeprocessError, match=r"Expected floating-point input.*raw pixels"):
+        restore_original_image_from_array(np.zeros((1, 4, 4, 3), np.uint8), data_format="channels_last")
+
+
 def test_mode_auto_inside_a_trace_asks_for_the_mode():
     jax = pytest.importorskip("jax")
     from keras_deprocess import restore_original_image_from_array

@@ -145,7 +145,7 @@ def _sample(x: np.ndarray, data_format: str) -> np.ndarray:
             f"Expected a real floating-point array of preprocessed images. Received dtype {x.dtype}. "
             "Cast it to float32 first."
         )
-    axis = channel_axis(x.shape, MODES["caffe"], data_format)
+    axis = channel_axis(x.shape, MODES["caffe"], data_format, "to detect the mode (every candidate is RGB)")
     pixels = np.moveaxis(x, axis, -1).reshape(-1, x.shape[axis])
     stride = max(1, len(pixels) // _MAX_SAMPLES)
     pixels = pixels[::stride].astype(np.float64)
