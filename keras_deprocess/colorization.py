@@ -537,9 +537,9 @@ def check_lab_scales(lightness: np.ndarray, ab: np.ndarray, spec: PreprocessSpec
         high = ab_range[1]
         raise DeprocessError(
             f"Expected a and b as the {spec.name!r} spec stores them, so that "
-            f"{_formula('a', ab_multiplier, 0.0)} (and b alike) lies within about ±110. Received |a|, |b| up to "
-            f"{high:.4g}, which give up to {high * abs(ab_multiplier):.4g}. They look like raw a and b: "
-            "use a spec that keeps them raw, such as 'lab' or 'colorization-caffe', or "
+            f"{_formula('a', ab_multiplier, 0.0)} (and b alike) lies within about ±110. Received "
+            f"|a|, |b| up to {high:.4g}, which give up to {high * abs(ab_multiplier):.4g}. They look "
+            "like raw a and b: use a spec that keeps them raw, such as 'lab' or 'colorization-caffe', or "
             "spec_from_lab(..., ab_scale=1)."
         )
 

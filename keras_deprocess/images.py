@@ -127,7 +127,8 @@ def image_grid(
 
     Shape:
         - Input: ``(N, H, W, C)`` / ``(N, C, H, W)``, one image of rank 3,
-          or a list of rank-3 images; C is 1, 3 or 4 (alpha is dropped).
+          or a list of images or batches (any sizes and frameworks; with
+          `model`, each is restored); C is 1, 3 or 4 (alpha is dropped).
         - Output: ``(rows * (H + padding) + padding,
           columns * (W + padding) + padding, 3)``, uint8, with
           ``rows = ceil(N / columns)``.
@@ -153,6 +154,13 @@ def image_grid(
         >>> image_grid(np.zeros((5, 4, 4, 3), np.uint8), columns=3).shape
         (14, 20, 3)
     """
+    numeric = (int, float, np.integer, np.floating)
+    if columns is not None and not isinstance(columns, numeric) and model is None and mode is None:
+        raise DeprocessError(
+            "Expected `columns`, the second positional argument, to be an integer or None. "
+            f"Received: columns={shown(columns)}, which looks like the model. Pass the model by "
+            "keyword: image_grid(batch, model=...)."
+        )
     columns = _positive_int("columns", columns, allow_none=True)
     padding = _positive_int("padding", padding, allow_zero=True)
     if (
@@ -222,11 +230,11 @@ def _positive_int(name: str, value: Any, *, allow_none: bool = False, allow_zero
 
 def _as_cells(images: Any, model: Any, mode: Any, data_format: str | None) -> list[np.ndarray]:
     """Each image as (H, W, 3) uint8 on the host."""
+    if isinstance(images, (list, tuple)):  # images or batches of any sizes and frameworks
+        return [cell for image in images for cell in _as_cells(image, model, mode, data_format)]
     if model is not None or mode is not None:
         batch = to_images(images, model, mode=mode, data_format=data_format)
         return [_rgb(a) for a in (batch[None] if batch.ndim == 3 else batch)]
-    if isinstance(images, (list, tuple)):
-        return [cell for image in images for cell in _as_cells(image, None, None, data_format)]
     backend, array = framework_and_array(images)
     layout = data_format_for(backend, data_format)
     host = backend.to_numpy(array)

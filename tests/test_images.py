@@ -81,6 +81,29 @@ def test_image_grid_of_a_list_of_sizes_centres_each_image():
     np.testing.assert_array_equal(grid[:, 6:], np.full((4, 6, 3), 50))
 
 
+def test_image_grid_of_a_list_of_tensors_restores_each(framework):
+    images = every_value_batch()
+    small = preprocess_input(images[:, :8, :8], "VGG16", data_format="channels_last")
+    large = preprocess_input(images[1], "VGG16", data_format="channels_last")
+    grid = image_grid(
+        [framework.tensor(small, "float32"), framework.tensor(large, "float32")],
+        columns=3,
+        padding=0,
+        model="VGG16",
+        data_format="channels_last",
+    )
+    assert grid.shape == (16, 48, 3)
+    np.testing.assert_array_equal(grid[4:12, 4:12], images[0, :8, :8])
+    np.testing.assert_array_equal(grid[4:12, 20:28], images[1, :8, :8])
+    np.testing.assert_array_equal(grid[:, 32:], images[1])
+
+
+def test_image_grid_with_the_model_in_the_columns_place_says_to_pass_it_by_keyword():
+    x = preprocess_input(every_value_batch(), "VGG16", data_format="channels_last")
+    with pytest.raises(DeprocessError, match=r"columns='VGG16', which looks like the model.*model=\.\.\."):
+        image_grid(x, "VGG16")
+
+
 def test_image_grid_never_stretches_floats():
     with pytest.raises(DeprocessError, match="a float array is never stretched"):
         image_grid(np.random.default_rng(0).uniform(-1, 1, (2, 4, 4, 3)).astype(np.float32))
