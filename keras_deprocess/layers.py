@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from keras_deprocess._config import import_keras, resolve_data_format
+from keras_deprocess.errors import DeprocessError
 from keras_deprocess.frameworks import backend_for
 from keras_deprocess.registry import resolve_spec
 from keras_deprocess.restore import output_dtype_name, preprocess_input, restore_original_image_from_array
@@ -28,6 +29,13 @@ class _SpecLayer(Layer):  # type: ignore[misc]
         self, model: Any = None, *, mode: str | None = None, data_format: str | None = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
+        if model is None and isinstance(mode, str) and mode.lower() == "auto":
+            raise DeprocessError(
+                f"Expected a model or mode, fixed when the {type(self).__name__} layer is made. "
+                "Received mode='auto', which detects the mode from values, and a layer has none when "
+                "it is made. Pass the model's name, e.g. model='VGG16', or the mode; "
+                "detect_mode(batch) ranks the candidates for a batch at hand."
+            )
         self.spec = resolve_spec(model, mode)
         self.data_format = resolve_data_format(data_format)
 
@@ -113,7 +121,7 @@ class Deprocess(_SpecLayer):
         kwargs.setdefault("autocast", False)
         super().__init__(model, mode=mode, data_format=data_format, **kwargs)
         self.clip = bool(clip)
-        self.output_dtype = output_dtype_name(output_dtype, self.clip)
+        self.output_dtype = output_dtype_name(output_dtype, self.clip, "output_dtype")
 
     def call(self, inputs: Any) -> Any:
         return restore_original_image_from_array(

@@ -121,7 +121,7 @@ def restore_original_image_from_array(
     try:
         return dispatch.inverse(backend, x, spec, axis, out_dtype, clip)
     except NonFinite as error:
-        raise nonfinite_error(error.counts, error.size) from None
+        raise nonfinite_error(error.counts, error.size, backend.name) from None
 
 
 def preprocess_input(
@@ -219,8 +219,11 @@ def data_format_for(backend: Backend, data_format: str | None) -> str:
     return resolve_data_format(data_format)
 
 
-def output_dtype_name(dtype: Any, clip: Any) -> str:
-    """The canonical name of a restore output dtype; refuses uint8 without clipping."""
+def output_dtype_name(dtype: Any, clip: Any, keyword: str = "dtype") -> str:
+    """The canonical name of a restore output dtype; refuses uint8 without clipping.
+
+    `keyword` is the argument's name in the caller's interface, for messages.
+    """
     if not isinstance(clip, (bool, np.bool_)):
         raise DeprocessError(
             f"Expected `clip` to be True or False. Received: clip={shown(clip)} "
@@ -229,14 +232,14 @@ def output_dtype_name(dtype: Any, clip: Any) -> str:
     name = dtype_name(dtype)
     if name not in OUTPUT_DTYPES:
         raise DeprocessError(
-            f"Expected `dtype` to be one of {OUTPUT_DTYPES}. Received: dtype={shown(dtype)}. "
-            "Use dtype='uint8' for the exact image and a float dtype, e.g. dtype='float32', "
+            f"Expected `{keyword}` to be one of {OUTPUT_DTYPES}. Received: {keyword}={shown(dtype)}. "
+            f"Use {keyword}='uint8' for the exact image and a float dtype, e.g. {keyword}='float32', "
             "for the float inverse."
         )
     if name == "uint8" and not clip:
         raise DeprocessError(
-            "Expected clip=True with dtype='uint8': casting without clipping wraps -1 to 255. "
-            "Received clip=False. Pass a float dtype, e.g. dtype='float32', to keep values "
+            f"Expected clip=True with {keyword}='uint8': casting without clipping wraps -1 to 255. "
+            f"Received clip=False. Pass a float dtype, e.g. {keyword}='float32', to keep values "
             "outside [0, 255]."
         )
     return name
@@ -346,13 +349,22 @@ def _check_lab_input(backend: Backend, x: Any, spec: PreprocessSpec, axis: int) 
 LAB_CHECK_PIXELS = 1 << 16
 
 
-def nonfinite_error(counts: tuple[int, int, int], size: int) -> DeprocessError:
+_CLEANERS = {
+    "numpy": "np.nan_to_num(x)",
+    "torch": "torch.nan_to_num(x)",
+    "jax": "jnp.nan_to_num(x)",
+    "tensorflow": "tf.where(tf.math.is_finite(x), x, 0.0)",
+    "keras": "keras.ops.nan_to_num(x)",
+}
+
+
+def nonfinite_error(counts: tuple[int, int, int], size: int, framework: str = "numpy") -> DeprocessError:
     nan, posinf, neginf = counts
     return DeprocessError(
         "Expected finite values to convert to uint8. Received "
         f"{nan} NaN, {posinf} +Inf and {neginf} -Inf values (of {size}). uint8 has no value "
         "for them. Pass a float dtype, e.g. dtype='float32', to keep them, or clean the input "
-        "first, e.g. with np.nan_to_num."
+        f"first, e.g. with {_CLEANERS.get(framework, _CLEANERS['numpy'])}."
     )
 
 

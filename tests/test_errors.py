@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -313,3 +315,16 @@ def test_no_warning_leaks_on_valid_extreme_input():
         restore_original_image_from_array(np.full((1, 2, 2, 3), 1e308), "tf", data_format="channels_last")
     assert out[0].max() == 0
     assert out[1].min() == 255
+
+
+def test_the_nan_advice_is_in_the_callers_framework(framework):
+    x = _preprocessed((1, 4, 4, 3))
+    x[0, 0, 0, 0] = np.nan
+    cleaner = {
+        "numpy": "np.nan_to_num(x)",
+        "torch": "torch.nan_to_num(x)",
+        "jax": "jnp.nan_to_num(x)",
+        "tensorflow": "tf.where(tf.math.is_finite(x), x, 0.0)",
+    }[framework.name]
+    with pytest.raises(DeprocessError, match=re.escape(f"clean the input first, e.g. with {cleaner}.")):
+        restore_original_image_from_array(framework.tensor(x), "VGG16", data_format="channels_last")

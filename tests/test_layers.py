@@ -152,8 +152,12 @@ def test_a_keras_model_object_is_stored_as_its_spec(keras_module, layers):
 
 
 def test_layer_argument_errors(layers):
-    with pytest.raises(DeprocessError, match="clip=True with dtype='uint8'"):
+    with pytest.raises(DeprocessError, match="clip=True with output_dtype='uint8'"):
         layers.Deprocess("VGG16", clip=False)
+    with pytest.raises(DeprocessError, match=r"Expected `output_dtype` to be one of .*output_dtype='int8'"):
+        layers.Deprocess("VGG16", output_dtype="int8")
+    with pytest.raises(DeprocessError, match=r"Received mode='auto'.*Pass the model's name"):
+        layers.Deprocess(mode="auto")
     with pytest.raises(DeprocessError, match="exactly one of `model` and `mode`"):
         layers.Deprocess()
     with pytest.raises(DeprocessError, match="Unknown model or mode"):
