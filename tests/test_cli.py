@@ -284,6 +284,22 @@ def test_restore_counts_pixels_clipped_by_a_wrong_model(tmp_path, capsys, data_f
     assert "(is --model right?)" in wrong.stdout
 
 
+def test_format_names_are_read_as_users_write_them(tmp_path, capsys):
+    np.save(tmp_path / "batch.npy", preprocess_input(images(1), "VGG16", data_format="channels_last"))
+    result = cli(
+        "restore", "batch.npy", "--model", "VGG16", "--format", "JPEG", "--quiet", cwd=tmp_path, capsys=capsys
+    )
+    assert result.returncode == 0, result.stderr
+    assert files_under(tmp_path / "batch_restored") == {Path("batch_0.jpg")}
+
+
+def test_version(tmp_path, capsys):
+    from keras_deprocess import __version__
+
+    result = cli("--version", cwd=tmp_path, capsys=capsys)
+    assert (result.returncode, result.stdout.strip()) == (0, f"keras-deprocess {__version__}")
+
+
 def test_restore_one_key_and_jpg(tmp_path):
     np.savez(tmp_path / "dump.npz", a=preprocess_input(images(2), "tf"), b=preprocess_input(images(2), "tf"))
     result = run(

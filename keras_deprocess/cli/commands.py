@@ -595,9 +595,11 @@ def command_models(args: argparse.Namespace) -> int:
             )
         )
         return EXIT_OK
-    print(f"{'name':<20} {'kind':<12} {'module':<20} {'mode':<9} spec")
-    for e in rows:
-        print(f"{e.name:<20} {e.kind:<12} {e.module or '-':<20} {e.mode:<9} {e.spec!r}")
+    table = [("name", "kind", "module", "mode", "spec")]
+    table += [(e.name, e.kind, e.module or "-", e.mode, repr(e.spec)) for e in rows]
+    widths = [max(len(row[column]) for row in table) for column in range(4)]
+    for row in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4])
     return EXIT_OK
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import math
 
+from keras_deprocess import __version__
 from keras_deprocess.cli.arrayfiles import DEFAULT_CHUNK_BYTES
 from keras_deprocess.cli.planning import NAMINGS
 from keras_deprocess.cli.terminal import ArgumentParser, HelpFormatter
 from keras_deprocess.cli.writers import IMAGE_FORMATS
+from keras_deprocess.registry import MODES, PRESETS
 
 __all__ = ["build_parser"]
 
@@ -57,13 +59,20 @@ def _add_input(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def image_format(text: str) -> str:
+    """'PNG', 'jpeg', 'JPG' are read as png and jpg; argparse's choices then check the rest."""
+    name = text.strip().lower()
+    return "jpg" if name == "jpeg" else name
+
+
 def _add_model(parser: argparse.ArgumentParser) -> None:
+    modes = ", ".join(repr(name) for name in MODES)
+    presets = ", ".join(repr(name) for name in PRESETS)
     parser.add_argument(
         "--model",
         required=True,
-        help="a keras.applications model or module ('VGG16', 'resnet_v2'), a mode ('caffe', 'tf', "
-        "'torch', 'identity') or a preset ('imagenet', 'clip', 'half', 'inception'); "
-        "`keras-deprocess models` lists them",
+        help=f"a keras.applications model or module ('VGG16', 'resnet_v2'), a mode ({modes}) or a "
+        f"preset ({presets}); `keras-deprocess models` lists them",
     )
 
 
@@ -92,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=HelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"keras-deprocess {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     restore = commands.add_parser(
@@ -116,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--out", metavar="DIR", help="output folder (default: INPUT-STEM_restored)")
     restore.add_argument(
         "--format",
+        type=image_format,
         choices=IMAGE_FORMATS,
         default="png",
         metavar="FORMAT",
