@@ -397,7 +397,7 @@ def encode_ab(
 # -- the gamut --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Gamut:
     """Which pixels of a restore fall outside the sRGB gamut, as `out_of_gamut` reports them.
 
@@ -423,6 +423,14 @@ class Gamut:
     count: int
     negative_z: int
     pixels: int
+
+    def __repr__(self) -> str:
+        # The mask can hold millions of pixels: its shape is what a repr can show.
+        share = f"{self.count / self.pixels:.2%}" if self.pixels else "0%"
+        return (
+            f"Gamut(count={self.count} of {self.pixels} pixels ({share}), "
+            f"negative_z={self.negative_z}, mask=<bool array of shape {self.mask.shape}>)"
+        )
 
 
 def out_of_gamut(x: Any, model: Any, *, data_format: str | None = None) -> Gamut:

@@ -112,4 +112,18 @@ def test_merge_needs_a_lab_model(lab_files):
 def test_an_ab_array_alone_is_pointed_to_merging(lab_files):
     folder, _, _ = lab_files
     result = run("restore", "pred.npz", "--model", "colorization", "--key", "ab", cwd=folder)
-    assert_one_line_input_error(result, "pred.npz", "'ab'", "pass --l-key and --ab-key to merge them with L")
+    assert_one_line_input_error(
+        result,
+        "pred.npz",
+        "'ab'",
+        "Two channels are ab alone: pass --l-key and --ab-key to merge L with its ab",
+    )
+
+
+def test_an_l_array_alone_is_pointed_to_merging(lab_files):
+    folder, _, lab = lab_files
+    result = run("restore", "pred.npz", "--model", "colorization", "--key", "L", cwd=folder)
+    assert_one_line_input_error(result, "'L'", "One channel is L alone: pass --l-key and --ab-key")
+    np.save(folder / "L.npy", lab[..., :1])
+    result = run("restore", "L.npy", "--model", "colorization", cwd=folder)
+    assert_one_line_input_error(result, "L.npy", "save L and ab in one .npz", "--l-key L --ab-key ab")

@@ -459,3 +459,10 @@ def test_lab_layers_round_trip_and_save(keras_module, tmp_path):
     model.save(path)
     loaded = keras.models.load_model(path, safe_mode=True)
     np.testing.assert_array_equal(loaded.predict(images, verbose=0), images)
+
+
+def test_gamut_repr_shows_counts_and_the_mask_shape_not_its_values():
+    report = out_of_gamut(np.zeros((4, 512, 512, 3)), "lab", data_format="channels_last")
+    assert repr(report) == (
+        "Gamut(count=0 of 1048576 pixels (0.00%), negative_z=0, mask=<bool array of shape (4, 512, 512)>)"
+    )

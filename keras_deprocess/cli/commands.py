@@ -90,8 +90,15 @@ def _layout(
     other = "channels_first" if last else "channels_last"
     if image[0 if last else 2] == channels:
         message += f" It has {channels} on {other_where}: pass {advise(data_format=other)}."
-    elif lab and layout.channels == 2:
-        message += " Two channels are ab alone: pass --l-key and --ab-key to merge them with L."
+    elif lab and layout.channels in (1, 2):
+        alone = "One channel is L alone" if layout.channels == 1 else "Two channels are ab alone"
+        if source.is_npz:
+            message += f" {alone}: pass --l-key and --ab-key to merge L with its ab."
+        else:
+            message += (
+                f" {alone}: save L and ab in one .npz (numpy.savez('pred.npz', L=L, ab=ab)) and pass "
+                "--l-key L --ab-key ab to merge them."
+            )
     raise source.error(entry, message)
 
 
