@@ -33,9 +33,10 @@ from keras_deprocess.spec import Affine, PreprocessSpec
 
 __all__ = ["available", "restore"]
 
-# Below this many elements the blocked engine is as fast, and numba's import
-# (first call of a process) is not worth it.
-MIN_ELEMENTS = 1 << 16
+# Below this many elements the blocked engine is within a millisecond, and
+# numba's import (about half a second, on the first call of a process) would
+# not pay back in a short script or a command-line run on a small file.
+MIN_ELEMENTS = 1 << 20
 _DTYPES = ("float16", "float32", "float64")
 # The flat channels_last kernels; tests switch them off to exercise the general ones.
 FLAT_KERNELS = True
