@@ -334,8 +334,8 @@ def _check_lab_input(backend: Backend, x: Any, spec: PreprocessSpec, axis: int) 
     """The scales of L and ab checked on a strided sample, taken before leaving the device."""
     from keras_deprocess.colorization import check_lab_scales
 
-    shape = backend.shape(x)
-    pixels = math.prod(shape) // shape[axis]
+    shape = [int(d or 0) for d in backend.shape(x)]  # eager: every dimension known
+    pixels = math.prod(shape) // max(1, shape[axis])
     others = len(shape) - 1
     step = max(1, math.ceil((pixels / LAB_CHECK_PIXELS) ** (1 / others))) if others else 1
     index: list[Any] = [slice(None, None, step)] * len(shape)
