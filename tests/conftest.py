@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import functools
 import os
+import subprocess
+import sys
 import tempfile
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +27,22 @@ configuration.set_hypothesis_home_dir(tempfile.mkdtemp(prefix="keras-deprocess-h
 # tested against their written-out formulas in test_presets.py.
 ALL_ENTRIES = [e for e in list_models() if e.kind != "preset"]
 ENTRY_IDS = [f"{e.kind}:{e.name}" for e in ALL_ENTRIES]
+
+
+def run_python(code: str, **env: str) -> str:
+    """`code` (dedented) in a fresh interpreter, with `env` added; its stdout.
+
+    Fails the test with the end of stderr when the interpreter exits non-zero.
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
 
 
 def every_value_image() -> np.ndarray:

@@ -15,7 +15,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import backend, every_value_batch, expected_restore_gradient, to_layout
+from conftest import backend, every_value_batch, expected_restore_gradient, run_python, to_layout
 
 from keras_deprocess import (
     PreprocessSpec,
@@ -298,15 +298,8 @@ def test_jax_jit_vmap_and_eager_agree(jax):
 
 
 def _run(code: str, **env: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    """The last line `code` prints, in a fresh interpreter."""
+    return run_python(code, **env).strip().splitlines()[-1]
 
 
 def test_jax_sharded_array_keeps_its_sharding():

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
+from typing import Any
+
+from conftest import run_python
 
 HEAVY = ("tensorflow", "keras", "jax", "torch")
 
 
-def _run(code: str, env_updates: dict[str, str] | None = None) -> dict:
-    import os
-
-    env = {**os.environ, **(env_updates or {})}
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True, env=env
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def _run(code: str, env_updates: dict[str, str] | None = None) -> Any:
+    """The JSON that `code` prints last, in a fresh interpreter."""
+    return json.loads(run_python(code, **(env_updates or {})).strip().splitlines()[-1])
 
 
 def test_import_loads_nothing_heavy_and_is_quick():

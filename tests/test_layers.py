@@ -7,10 +7,6 @@ tensorflow, jax and torch.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -19,6 +15,7 @@ from conftest import (
     every_value_batch,
     expected_restore_gradient,
     native,
+    run_python,
     to_numpy,
     weighted_sum_gradient,
 )
@@ -174,18 +171,6 @@ def test_lazy_attributes_are_the_layer_classes(layers):
         keras_deprocess.Nope  # noqa: B018
 
 
-def _run_python(code: str, **env: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
 @pytest.mark.parametrize("import_order", ["keras_first", "keras_deprocess_first"])
 def test_saved_model_loads_in_safe_mode_without_custom_objects(tmp_path, keras_module, layers, import_order):
     keras = keras_module
@@ -201,7 +186,7 @@ def test_saved_model_loads_in_safe_mode_without_custom_objects(tmp_path, keras_m
         if import_order == "keras_first"
         else ("import keras_deprocess\nimport keras")
     )
-    output = _run_python(
+    output = run_python(
         f"""
         {imports.replace(chr(10), chr(10) + "        ")}
         import json
@@ -248,7 +233,7 @@ def test_model_predict_over_a_dataset(tf, keras_module, layers):
 
 @pytest.mark.skipif("backend() != 'tensorflow'")
 def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
-    output = _run_python(
+    output = run_python(
         """
         import numpy as np
         import tensorflow as tf
@@ -279,7 +264,7 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
 
 @pytest.mark.skipif("backend() != 'jax'")
 def test_jax_data_parallel_on_two_host_devices():
-    output = _run_python(
+    output = run_python(
         """
         import numpy as np
         import jax
