@@ -257,16 +257,13 @@ def command_restore(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         if total:  # no images, no folder
             with Staging(out_dir, force=args.force) as staging, _progress(args, total) as progress:
+                run = _Run(source, spec, data_format, budget, staging, progress, gamut)
                 for entry, layout, plan in zip(entries, layouts, plans, strict=True):
                     staging.make_folder(plan.folder)
                     if merging:
-                        _restore_merged(
-                            source, l_ab, layout, plan, spec, data_format, budget, staging, progress, gamut
-                        )
+                        _restore_merged(run, l_ab, layout, plan)
                         continue
-                    _restore_array(
-                        source, entry, layout, plan, spec, data_format, budget, staging, progress, gamut
-                    )
+                    _restore_array(run, entry, layout, plan)
                 staging.commit(name for plan in plans for name in plan.names())
         seconds = time.perf_counter() - start
     if args.json:
@@ -326,19 +323,36 @@ def _merge_entries(
     return [l_entry], (l_entry, ab_entry, ab_layout)
 
 
+@dataclass
+class _Run:
+    """What every array of one `restore` run shares: where from, how, and where to."""
+
+    source: ArrayFile
+    spec: PreprocessSpec
+    data_format: str
+    budget: int
+    staging: Staging
+    progress: Any
+    gamut: GamutTally
+
+    def restore(self, preprocessed: np.ndarray, layout: Layout) -> np.ndarray:
+        """Counted for the summary, restored, and channels last."""
+        self.gamut.add(preprocessed)
+        restored = restore_original_image_from_array(preprocessed, self.spec, data_format=self.data_format)
+        return _to_channels_last(restored, layout)
+
+    def write_whole(self, plan: ArrayOutputs, first: int, images: np.ndarray) -> None:
+        for i, image in enumerate(images):
+            with self.staging.open(plan.name(first + i)) as f:
+                _write_whole(f, image, plan.ext)
+            self.progress.update(1)
+
+
 def _restore_merged(
-    source: ArrayFile,
-    l_ab: tuple[ArrayEntry, ArrayEntry, Layout],
-    layout: Layout,
-    plan: ArrayOutputs,
-    spec: PreprocessSpec,
-    data_format: str,
-    budget: int,
-    staging: Staging,
-    progress: Any,
-    gamut: GamutTally,
+    run: _Run, l_ab: tuple[ArrayEntry, ArrayEntry, Layout], layout: Layout, plan: ArrayOutputs
 ) -> None:
     """L and ab read side by side, ab upsampled to L (`merge_l_ab`), then restored as one Lab image."""
+    source, budget = run.source, run.budget
     l_entry, ab_entry, ab_layout = l_ab
     # Whole images only (checked against the budget when planned), a quarter of the budget each.
     ab_pieces = source.pieces(ab_entry, max(ab_entry.image_bytes, budget // 4), ab_layout.row_axis)
@@ -352,15 +366,8 @@ def _restore_merged(
             waiting.append(ab_piece.data.copy())
         ab = np.concatenate(waiting) if len(waiting) > 1 else waiting[0]
         waiting = [ab[count:]] if len(ab) > count else []
-        merged = merge_l_ab(piece.data, ab[:count], data_format=data_format)
-        gamut.add(merged)
-        images = _to_channels_last(
-            restore_original_image_from_array(merged, spec, data_format=data_format), layout
-        )
-        for i, image in enumerate(images):
-            with staging.open(plan.name(piece.first + i)) as f:
-                _write_whole(f, image, plan.ext)
-            progress.update(1)
+        merged = merge_l_ab(piece.data, ab[:count], data_format=run.data_format)
+        run.write_whole(plan, piece.first, run.restore(merged, layout))
 
 
 def _check_out_dir(out_dir: Path, plans: list[ArrayOutputs], *, force: bool) -> None:
@@ -381,40 +388,24 @@ def _check_out_dir(out_dir: Path, plans: list[ArrayOutputs], *, force: bool) -> 
         )
 
 
-def _restore_array(
-    source: ArrayFile,
-    entry: ArrayEntry,
-    layout: Layout,
-    plan: ArrayOutputs,
-    spec: PreprocessSpec,
-    data_format: str,
-    budget: int,
-    staging: Staging,
-    progress: Any,
-    gamut: GamutTally,
-) -> None:
+def _restore_array(run: _Run, entry: ArrayEntry, layout: Layout, plan: ArrayOutputs) -> None:
     with contextlib.ExitStack() as open_image:
         sink: Any = None
-        for piece in source.pieces(entry, budget, layout.row_axis):
-            _check_finite(source, entry, piece)
-            gamut.add(piece.data)
-            restored = restore_original_image_from_array(piece.data, spec, data_format=data_format)
-            images = _to_channels_last(restored, layout)
+        for piece in run.source.pieces(entry, run.budget, layout.row_axis):
+            _check_finite(run.source, entry, piece)
+            images = run.restore(piece.data, layout)
             if piece.rows is None:
-                for i, image in enumerate(images):
-                    with staging.open(plan.name(piece.first + i)) as f:
-                        _write_whole(f, image, plan.ext)
-                    progress.update(1)
+                run.write_whole(plan, piece.first, images)
                 continue
             top, bottom = piece.rows
             if top == 0:
-                f = open_image.enter_context(staging.open(plan.name(piece.first)))
+                f = open_image.enter_context(run.staging.open(plan.name(piece.first)))
                 sink = image_sink(f, layout.height, layout.width, layout.channels, plan.ext)
             sink.write(images[0])
             if bottom == layout.height:
                 sink.close()
                 open_image.close()
-                progress.update(1)
+                run.progress.update(1)
 
 
 def _write_whole(f: IO[bytes], image: np.ndarray, image_format: str) -> None:
