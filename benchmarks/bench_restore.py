@@ -35,7 +35,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 from keras_deprocess import preprocess_input, restore_original_image_from_array
-from keras_deprocess.math import compiled, host
+from keras_deprocess.engines import THRESHOLDS, describe_host_engine, numba
 
 Row = tuple[str, float, str, float, str]  # case, ours (ms), anchor, anchor (ms), goal
 CAFFE_OFFSET = np.array([123.68, 116.779, 103.939], np.float32)  # RGB order, as added after the flip
@@ -92,18 +92,18 @@ def aligned(array: np.ndarray) -> np.ndarray:
 
 
 class engine:
-    """Routes NumPy arrays to one host engine while the block runs."""
+    """Routes NumPy arrays to one host engine while the block runs (the router's one table, patched)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
 
     def __enter__(self) -> None:
-        self.saved = (compiled.MIN_ELEMENTS, host.XLA_MIN_ELEMENTS)
-        compiled.MIN_ELEMENTS = 0 if self.name == "numba" else 1 << 62
-        host.XLA_MIN_ELEMENTS = 0 if self.name == "xla" else 1 << 62
+        self.saved = dict(THRESHOLDS)
+        THRESHOLDS["numba"] = 0 if self.name == "numba" else 1 << 62
+        THRESHOLDS["compiled"] = 0 if self.name == "xla" else 1 << 62
 
     def __exit__(self, *_: Any) -> None:
-        compiled.MIN_ELEMENTS, host.XLA_MIN_ELEMENTS = self.saved
+        THRESHOLDS.update(self.saved)
 
 
 def peak_extra_mib(fn: Callable[[], np.ndarray]) -> float:
@@ -128,7 +128,7 @@ def numpy_section(quick: bool) -> list[Row]:
             array, "VGG16", data_format="channels_last", **kwargs
         )
 
-    fast = compiled.available()
+    fast = numba.available()
     with engine("numba" if fast else "blocked"):
         headline, copy_ms = paired_ms(ours(), copy)
         hand = median_ms(lambda: hand_written(x))
@@ -183,7 +183,7 @@ def numpy_section(quick: bool) -> list[Row]:
                 lambda: restore_original_image_from_array(x, "DenseNet121", data_format="channels_last")
             )
             rows.append(("NumPy N=64 torch mode -> uint8", torch_mode, "np.copyto", copy_ms, ""))
-        # One image, routed as by default: below compiled.MIN_ELEMENTS, the blocked engine.
+        # One image, routed as by default: below THRESHOLDS["numba"], the blocked engine.
         one = x[0]
         bare = median_ms(lambda: np.clip(np.rint(one[..., ::-1] + CAFFE_OFFSET), 0, 255).astype(np.uint8))
         rows.append(
@@ -213,7 +213,7 @@ def first_call_section() -> list[Row]:
     )
     bare = statistics.median(time_process([sys.executable, "-c", "pass"]) for _ in range(5))
     rows.append(("python -c 'import keras_deprocess'", imports, "python -c pass", bare, "<= 300 ms"))
-    if compiled.available():
+    if numba.available():
         cache = tempfile.mkdtemp(prefix="numba-cache-")
         cold = fresh({"NUMBA_CACHE_DIR": cache})
         warm = statistics.median(fresh({"NUMBA_CACHE_DIR": cache}) for _ in range(3))
@@ -419,9 +419,9 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="the headline cases only")
     args = parser.parse_args()
-    machine = f"{platform.processor() or platform.machine()}, {compiled.cpus()} CPUs"
+    machine = f"{platform.processor() or platform.machine()}, {numba.cpus()} CPUs"
     versions = f"Python {platform.python_version()}, NumPy {np.__version__}"
-    print(f"{machine}; {versions}; engine: {host.engine_name()}")
+    print(f"{machine}; {versions}; engine: {describe_host_engine()}")
     sections = [("NumPy", numpy_section(args.quick)), ("Start-up", first_call_section())]
     sections += [("PyTorch", torch_section()), ("JAX", jax_section()), ("TensorFlow", tensorflow_section())]
     if not args.quick:

@@ -14,8 +14,10 @@ from keras_deprocess._keras_hook import register_layers_when_keras_is_imported
 from keras_deprocess.errors import DeprocessError
 
 if TYPE_CHECKING:
+    from keras_deprocess.checks.detection import ModeGuess
     from keras_deprocess.colorization import Gamut, ab_bins, decode_ab, encode_ab, merge_l_ab, out_of_gamut
-    from keras_deprocess.discovery.detect import ModeGuess, detect_mode
+    from keras_deprocess.core.spec import PreprocessSpec, spec_from_lab, spec_from_mean_std
+    from keras_deprocess.discovery.detect import detect_mode
     from keras_deprocess.discovery.infer import infer_spec
     from keras_deprocess.discovery.model_spec import spec_from_model
     from keras_deprocess.images import image_grid, to_images, to_pil
@@ -23,7 +25,6 @@ if TYPE_CHECKING:
     from keras_deprocess.registry import ModelEntry, get_spec, list_models
     from keras_deprocess.registry.handles import spec_from_hf
     from keras_deprocess.restore import preprocess_input, restore_original_image_from_array
-    from keras_deprocess.spec import PreprocessSpec, spec_from_lab, spec_from_mean_std
 
 __version__ = "0.2.0"
 
@@ -37,7 +38,7 @@ _LAZY = {
     "encode_ab": "keras_deprocess.colorization",
     "merge_l_ab": "keras_deprocess.colorization",
     "out_of_gamut": "keras_deprocess.colorization",
-    "ModeGuess": "keras_deprocess.discovery.detect",
+    "ModeGuess": "keras_deprocess.checks.detection",
     "detect_mode": "keras_deprocess.discovery.detect",
     "infer_spec": "keras_deprocess.discovery.infer",
     "spec_from_model": "keras_deprocess.discovery.model_spec",
@@ -50,9 +51,9 @@ _LAZY = {
     "spec_from_hf": "keras_deprocess.registry.handles",
     "preprocess_input": "keras_deprocess.restore",
     "restore_original_image_from_array": "keras_deprocess.restore",
-    "PreprocessSpec": "keras_deprocess.spec",
-    "spec_from_lab": "keras_deprocess.spec",
-    "spec_from_mean_std": "keras_deprocess.spec",
+    "PreprocessSpec": "keras_deprocess.core.spec",
+    "spec_from_lab": "keras_deprocess.core.spec",
+    "spec_from_mean_std": "keras_deprocess.core.spec",
 }
 
 __all__ = [

@@ -14,10 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from keras_deprocess.core.blocks import flat_blocks
+from keras_deprocess.core.layout import channel_position, data_format_for
 from keras_deprocess.errors import DeprocessError, shown
-from keras_deprocess.restore import data_format_for, framework_and_array, restore_original_image_from_array
+from keras_deprocess.frameworks import framework_and_array
+from keras_deprocess.restore import restore_original_image_from_array
 
-__all__ = ["GridLayout", "demo_image", "image_grid", "naive_view", "to_images", "to_pil"]
+__all__ = ["GridLayout", "demo_image", "image_grid", "naive_view", "to_images", "to_pil", "to_rgb"]
 
 DEMO_IMAGE = "astronaut.png"
 
@@ -58,13 +61,11 @@ def to_images(
         (4, 5, 3)
     """
     backend, x = framework_and_array(x)
-    data_format = data_format_for(backend, data_format)
+    data_format = data_format_for(backend.channels_first_by_default, data_format)
     restored = restore_original_image_from_array(x, model, mode=mode, data_format=data_format)
     restored_backend, restored = framework_and_array(restored)
     host = restored_backend.to_numpy(restored)
-    if data_format == "channels_first":
-        host = np.moveaxis(host, 0 if host.ndim == 3 else 1, -1)
-    return np.ascontiguousarray(host)
+    return np.ascontiguousarray(np.moveaxis(host, channel_position(host.ndim, data_format), -1))
 
 
 def to_pil(x: Any, model: Any = None, *, mode: str | None = None, data_format: str | None = None) -> Any:
@@ -234,9 +235,9 @@ def _as_cells(images: Any, model: Any, mode: Any, data_format: str | None) -> li
         return [cell for image in images for cell in _as_cells(image, model, mode, data_format)]
     if model is not None or mode is not None:
         batch = to_images(images, model, mode=mode, data_format=data_format)
-        return [_rgb(a) for a in (batch[None] if batch.ndim == 3 else batch)]
+        return [to_rgb(a) for a in (batch[None] if batch.ndim == 3 else batch)]
     backend, array = framework_and_array(images)
-    layout = data_format_for(backend, data_format)
+    layout = data_format_for(backend.channels_first_by_default, data_format)
     host = backend.to_numpy(array)
     if host.dtype != np.uint8:
         raise DeprocessError(
@@ -246,12 +247,14 @@ def _as_cells(images: Any, model: Any, mode: Any, data_format: str | None) -> li
         )
     if host.ndim not in (3, 4):
         raise DeprocessError(f"Expected one image (rank 3) or a batch (rank 4). Received shape {host.shape}.")
-    if layout == "channels_first":
-        host = np.moveaxis(host, -3, -1)
-    return [_rgb(a) for a in (host[None] if host.ndim == 3 else host)]
+    host = np.moveaxis(host, channel_position(host.ndim, layout), -1)
+    return [to_rgb(a) for a in (host[None] if host.ndim == 3 else host)]
 
 
-def _rgb(image: np.ndarray) -> np.ndarray:
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, 1|3|4) uint8 → (H, W, 3): grey repeated, alpha dropped."""
+    if image.ndim == 2:
+        image = image[..., None]
     channels = image.shape[-1]
     if channels == 1:
         return np.repeat(image, 3, axis=-1)
@@ -276,13 +279,12 @@ def naive_view(preprocessed: Any) -> np.ndarray:
     out = np.empty_like(x, dtype=np.uint8)  # same memory order as x
     source, target = x.ravel(order="K"), out.ravel(order="K")
     compute = np.float64 if x.dtype == np.float64 else np.float32
-    step = 1 << 20
-    for start in range(0, source.size, step):
-        block: np.ndarray = source[start : start + step].astype(compute)
+    for part in flat_blocks(source.size, 1 << 20):
+        block: np.ndarray = source[part].astype(compute)
         np.clip(block, 0.0, 1.0, out=block)
         np.multiply(block, 255, out=block)
         np.rint(block, out=block)
-        target[start : start + step] = block
+        target[part] = block
     return out
 
 

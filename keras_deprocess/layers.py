@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras_deprocess._config import import_keras, resolve_data_format
+from keras_deprocess.core.config import import_keras, resolve_data_format
+from keras_deprocess.core.dtypes import output_dtype_name
 from keras_deprocess.errors import DeprocessError
 from keras_deprocess.frameworks import backend_for
 from keras_deprocess.registry import resolve_spec
-from keras_deprocess.restore import output_dtype_name, preprocess_input, restore_original_image_from_array
+from keras_deprocess.restore import preprocess_input, restore_original_image_from_array
 
 keras = import_keras()
 Layer: Any = keras.layers.Layer

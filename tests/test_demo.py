@@ -34,7 +34,7 @@ def test_demo_fails_when_a_model_fails(monkeypatch):
 
     # Register VGG16 under the wrong mode: the round trip must then fail.
     monkeypatch.setitem(registry.MODULES, "vgg16", "tf")
-    registry._clear_memo()
+    registry.names._clear_memo()
     try:
         out = io.StringIO()
         assert cli.run_demo(out) == 1
@@ -42,7 +42,7 @@ def test_demo_fails_when_a_model_fails(monkeypatch):
         assert "VGG16" in out.getvalue().splitlines()[-1]
     finally:
         monkeypatch.undo()
-        registry._clear_memo()
+        registry.names._clear_memo()
 
 
 def test_console_script_help():

@@ -1,4 +1,4 @@
-"""The fast paths agree with the plain math: blocked NumPy (any block size) and fused XLA."""
+"""Every host engine, called directly, agrees with the plain math: blocked (any block size), numba, XLA."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from keras_deprocess import (
     preprocess_input,
     restore_original_image_from_array,
 )
-from keras_deprocess.math import host
+from keras_deprocess.core.finite import NonFinite
+from keras_deprocess.core.layout import channel_position
+from keras_deprocess.core.plan import Plan
+from keras_deprocess.engines import THRESHOLDS, EngineRefused, engine_for, run
 
 MODES = ["caffe", "tf", "torch", "clip", "identity"]
 
@@ -41,6 +44,13 @@ def engine(host_engine):
     return host_engine
 
 
+def restored_or_skip(engine, x, mode, data_format, out):
+    try:
+        return engine.restore(x, mode, data_format, out)
+    except EngineRefused as refusal:
+        pytest.skip(f"{engine} does not take this case: {refusal}")
+
+
 def _batch(data_format: str, dtype: str) -> np.ndarray:
     rng = np.random.default_rng(0)
     x = rng.uniform(-3, 3, (3, 7, 5, 3)).astype(dtype) * 60
@@ -53,7 +63,7 @@ def _batch(data_format: str, dtype: str) -> np.ndarray:
 @pytest.mark.parametrize("mode", MODES)
 def test_engines_agree_with_the_plain_math(engine, mode, data_format, dtype, out):
     x = _batch(data_format, dtype)
-    ours = restore_original_image_from_array(x, mode, data_format=data_format, dtype=out)
+    ours = restored_or_skip(engine, x, mode, data_format, out)
     expected = reference(x, mode, data_format, out)
     assert ours.dtype == out
     if out == "uint8":
@@ -75,25 +85,24 @@ def test_engines_are_exact_on_every_pixel_value(engine):
             ("channels_first", original.transpose(0, 3, 1, 2)),
         ):
             x = aligned(preprocess_input(images, mode, data_format=data_format))
-            np.testing.assert_array_equal(
-                restore_original_image_from_array(x, mode, data_format=data_format), images
-            )
+            np.testing.assert_array_equal(engine.restore(x, mode, data_format), images)
 
 
 def test_engines_refuse_nan_late_in_the_array(engine):
     x = _batch("channels_last", "float32")
     x[-1, -1, -1, -1] = np.nan
-    with pytest.raises(DeprocessError, match=r"Received 1 NaN, 0 \+Inf and 0 -Inf"):
-        restore_original_image_from_array(x, "VGG16", data_format="channels_last")
+    with pytest.raises(NonFinite) as refused:
+        engine.restore(x, "VGG16", "channels_last")
+    assert refused.value.counts == (1, 0, 0)
     x[-1, -1, -1, -1] = 0.0  # and the same array, cleaned, goes through
-    restore_original_image_from_array(x, "VGG16", data_format="channels_last")
+    engine.restore(x, "VGG16", "channels_last")
 
 
 def test_huge_finite_values_are_clipped_not_refused(engine):
     x = np.full((2, 3, 3, 3), 3e38, np.float32)
     x[0] = -3e38
     x = aligned(x)
-    out = restore_original_image_from_array(x, mode="torch", data_format="channels_last")
+    out = engine.restore(x, "torch", "channels_last")
     np.testing.assert_array_equal(out[0], 0)
     np.testing.assert_array_equal(out[1], 255)
 
@@ -103,45 +112,78 @@ def test_read_only_and_non_contiguous_inputs(engine):
     frozen = x.copy()
     frozen.setflags(write=False)
     np.testing.assert_array_equal(
+        restored_or_skip(engine, frozen, "VGG16", "channels_last", "uint8"),
+        reference(x, "caffe", "channels_last", "uint8"),
+    )
+    strided = np.asfortranarray(x)[:, ::2]
+    np.testing.assert_array_equal(
+        restored_or_skip(engine, strided, "DenseNet121", "channels_last", "uint8"),
+        reference(np.ascontiguousarray(strided), "torch", "channels_last", "uint8"),
+    )
+    # The public function routes them all, refused hand-overs included.
+    np.testing.assert_array_equal(
         restore_original_image_from_array(frozen, "VGG16", data_format="channels_last"),
         reference(x, "caffe", "channels_last", "uint8"),
     )
-    restore_original_image_from_array(x, "VGG16", data_format="channels_last")
-    strided = np.asfortranarray(x)[:, ::2]
-    np.testing.assert_array_equal(
-        restore_original_image_from_array(strided, "DenseNet121", data_format="channels_last"),
-        reference(np.ascontiguousarray(strided), "torch", "channels_last", "uint8"),
-    )
 
 
-def test_eager_tf_tensor_through_the_fused_kernel(monkeypatch, tf):
-    monkeypatch.setattr(host, "XLA_MIN_ELEMENTS", 0)
+def test_eager_tf_tensor_through_the_fused_kernel(tf):
     original = every_value_batch()
     x = tf.constant(preprocess_input(original, "VGG16", data_format="channels_last"))
-    restored = restore_original_image_from_array(x, "VGG16", data_format="channels_last")
+    plan = Plan.inverse(get_spec("VGG16"), 3, "uint8")
+    restored = run(plan, x, engine="compiled")
     assert isinstance(restored, tf.Tensor)
     np.testing.assert_array_equal(restored.numpy(), original)
     bad = tf.tensor_scatter_nd_update(x, [[0, 0, 0, 0]], [float("inf")])
+    with pytest.raises(NonFinite) as refused:
+        run(plan, bad, engine="compiled")
+    assert refused.value.counts == (0, 1, 0)
     with pytest.raises(DeprocessError, match=r"Received 0 NaN, 1 \+Inf"):
         restore_original_image_from_array(bad, "VGG16", data_format="channels_last")
 
 
 @pytest.mark.parametrize("engine_name", ["blocked", "numba"])
-def test_engines_make_no_full_size_float_temporary(monkeypatch, engine_name):
-    from keras_deprocess.math import compiled
+def test_engines_make_no_full_size_float_temporary(engine_name):
+    from keras_deprocess.engines import numba
 
-    if engine_name == "numba" and not compiled.available():
+    if engine_name == "numba" and not numba.available():
         pytest.skip("numba is not installed (the `fast` extra)")
-    monkeypatch.setattr(host, "XLA_MIN_ELEMENTS", 1 << 62)
-    monkeypatch.setattr(compiled, "MIN_ELEMENTS", 0 if engine_name == "numba" else 1 << 62)
     x = np.random.default_rng(1).uniform(-120, 150, (8, 224, 224, 3)).astype(np.float32)
-    restore_original_image_from_array(x, "VGG16", data_format="channels_last")  # compiled, imported
+    plan = Plan.inverse(get_spec("VGG16"), 3, "uint8")
+    run(plan, x, engine=engine_name)  # compiled, imported
     for dtype in ("float32", "float16"):
         batch = x.astype(dtype)
         tracemalloc.start()
         tracemalloc.reset_peak()
-        out = restore_original_image_from_array(batch, "VGG16", data_format="channels_last")
+        out = run(plan, batch, engine=engine_name)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         # The goal: the output plus at most 1 MiB (the scratch block, or float16 widened rows).
         assert peak - out.nbytes <= (1 << 20) + (64 << 10), (engine_name, dtype, peak, out.nbytes)
+
+
+def test_the_router_follows_its_table():
+    """The routing table of engines/router.py, for the cases it names."""
+    from keras_deprocess.engines import numba
+
+    plan = Plan.inverse(get_spec("caffe"), 3, "uint8")
+    small = np.zeros((1, 8, 8, 3), np.float32)
+    assert engine_for(plan, small) == "blocked"
+    large = aligned(np.zeros((THRESHOLDS["numba"] // 3 + 1, 1, 1, 3), np.float32))
+    expected = "numba" if numba.available() else "blocked"
+    if expected == "blocked" and "tensorflow" in __import__("sys").modules:
+        expected = "compiled"
+    assert engine_for(plan, large) == expected
+    assert engine_for(Plan.forward(get_spec("caffe"), 3, "float32"), large) == "blocked"
+
+
+def test_a_named_engine_refuses_what_it_cannot_take():
+    plan = Plan.inverse(get_spec("caffe"), 3, "uint8")
+    with pytest.raises(EngineRefused):
+        run(plan, np.zeros((1, 2, 2, 3), np.float32), engine="warp-drive")
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_the_channel_position(data_format):
+    assert channel_position(4, data_format) == (3 if data_format == "channels_last" else 1)
+    assert channel_position(3, data_format) == (2 if data_format == "channels_last" else 0)

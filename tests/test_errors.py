@@ -270,12 +270,12 @@ def test_infer_spec_wraps_the_functions_own_error():
         infer_spec(broken, data_format="channels_last")
 
 
-def test_same_as_takes_names_too():
+def test_same_as_takes_specs_and_points_names_to_get_spec():
     from keras_deprocess import get_spec
 
-    assert get_spec("imagenet").same_as("torch")
-    with pytest.raises(DeprocessError, match="Unknown model or mode"):
-        get_spec("imagenet").same_as("nope")
+    assert get_spec("imagenet").same_as(get_spec("torch"))
+    with pytest.raises(DeprocessError, match=r"Expected a PreprocessSpec.*same_as\(get_spec\('torch'\)\)"):
+        get_spec("imagenet").same_as("torch")
 
 
 @pytest.mark.parametrize("clip", ["False", 0, None])

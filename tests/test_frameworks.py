@@ -390,20 +390,22 @@ def test_spec_objects_are_interchangeable_across_frameworks(framework):
 
 def test_torch_device_path_writes_slices_into_one_output(torch, monkeypatch):
     """The path CUDA tensors take (forced here on the CPU): slices of rows, one output tensor."""
+    from keras_deprocess import get_spec
+    from keras_deprocess.core.plan import Plan
+    from keras_deprocess.engines import run
     from keras_deprocess.frameworks import backend_for
-    from keras_deprocess.math import host
 
     images, preprocessed = _preprocessed("caffe", "channels_first", 4)
     x = torch.tensor(preprocessed, dtype=torch.float32)
     ops = backend_for(x)
     calls = []
     monkeypatch.setattr(ops, "host_view", lambda _: None)
-    monkeypatch.setattr(host, "XLA_MIN_ELEMENTS", 0)
     monkeypatch.setattr(ops, "slice_elements", 3 * 16 * 16)  # one image per slice
     original = ops.map_rows
     monkeypatch.setattr(ops, "map_rows", lambda *a: calls.append(1) or original(*a))
-    restored = restore_original_image_from_array(x, "caffe")
+    restored = run(Plan.inverse(get_spec("caffe"), 1, "uint8"), x, engine="compiled")
     assert calls
     np.testing.assert_array_equal(restored.numpy(), images)
-    single = restore_original_image_from_array(x[0], "caffe")  # channels first: axis 0 is not sliced
+    # Channels first, one image: axis 0 is the channel axis, and is not sliced.
+    single = run(Plan.inverse(get_spec("caffe"), 0, "uint8"), x[0], engine="compiled")
     np.testing.assert_array_equal(single.numpy(), images[0])

@@ -33,7 +33,7 @@ CLIP = ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711
 
 def test_a_normalize_alone_is_read_as_after_to_tensor():
     spec = get_spec(T.Normalize(*IMAGENET))
-    assert spec.same_as("torch")
+    assert spec.same_as(get_spec("torch"))
     assert spec.scale == pytest.approx(1 / 255)
 
 
@@ -41,7 +41,7 @@ def test_a_normalize_alone_with_pixel_unit_mean_is_read_in_pixel_units():
     """Normalize((123.675, ...), (58.395, ...)) on float [0, 255] tensors: no ToTensor before it."""
     pixel_units = T.Normalize((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
     spec = get_spec(pixel_units)
-    assert spec.same_as("torch")
+    assert spec.same_as(get_spec("torch"))
     assert spec.scale == 1
     images = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
     forward = pixel_units(images.float())
@@ -63,7 +63,7 @@ def test_a_normalize_alone_with_pixel_unit_mean_is_read_in_pixel_units():
 def test_torchvision_pipelines_restore_exactly(pipeline):
     image = every_value_image()
     preprocessed = pipeline(image)
-    assert get_spec(pipeline).same_as("imagenet")
+    assert get_spec(pipeline).same_as(get_spec("imagenet"))
     restored = restore_original_image_from_array(preprocessed, pipeline)  # CHW: PyTorch's layout
     np.testing.assert_array_equal(restored.permute(1, 2, 0).numpy(), image)
     np.testing.assert_array_equal(to_images(preprocessed, pipeline), image)
@@ -79,7 +79,7 @@ def test_v2_without_scaling_takes_pixel_units():
     )
     spec = get_spec(pipeline)
     assert spec.scale == 1.0
-    assert spec.same_as("torch", rtol=1e-4)
+    assert spec.same_as(get_spec("torch"), rtol=1e-4)
     image = every_value_image()
     np.testing.assert_array_equal(to_images(pipeline(image), pipeline), image)
 
@@ -89,7 +89,7 @@ def test_clip_preprocess_pipeline():
     preprocess = T.Compose(
         [T.Resize(16), T.CenterCrop(16), T._convert_image_to_rgb, T.ToTensor(), T.Normalize(*CLIP)]
     )
-    assert get_spec(preprocess).same_as("clip")
+    assert get_spec(preprocess).same_as(get_spec("clip"))
     image = every_value_image()
     np.testing.assert_array_equal(to_images(preprocess(image), preprocess), image)
 
@@ -132,7 +132,7 @@ def test_an_unknown_step_is_refused_by_name():
 
 def test_random_geometric_steps_are_skipped():
     pipeline = T.Compose([T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(*CLIP)])
-    assert get_spec(pipeline).same_as("clip")
+    assert get_spec(pipeline).same_as(get_spec("clip"))
 
 
 def test_albumentations_style_normalize_scales_by_its_max_pixel_value():
@@ -140,12 +140,12 @@ def test_albumentations_style_normalize_scales_by_its_max_pixel_value():
         def __init__(self):
             self.mean, self.std, self.max_pixel_value = IMAGENET[0], IMAGENET[1], 255.0
 
-    assert get_spec(Normalize()).same_as("torch")
+    assert get_spec(Normalize()).same_as(get_spec("torch"))
 
 
 def test_normalize_with_tensor_mean_and_std():
     spec = get_spec(T.Normalize(torch.tensor(IMAGENET[0]), torch.tensor(IMAGENET[1], requires_grad=True)))
-    assert spec.same_as("torch")
+    assert spec.same_as(get_spec("torch"))
 
 
 # -- timm -----------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def test_timm_data_config_and_pretrained_cfg():
         "std": CLIP[1],
         "crop_pct": 0.9,
     }
-    assert get_spec(config).same_as("clip")
+    assert get_spec(config).same_as(get_spec("clip"))
 
     class TimmModel:
         pretrained_cfg: ClassVar[dict] = {
@@ -170,9 +170,9 @@ def test_timm_data_config_and_pretrained_cfg():
         }
 
     spec = get_spec(TimmModel())
-    assert spec.same_as("clip")
+    assert spec.same_as(get_spec("clip"))
     assert spec.name == "vit_base_patch16_clip_224"
-    assert get_spec(TimmModel.pretrained_cfg).same_as("clip")
+    assert get_spec(TimmModel.pretrained_cfg).same_as(get_spec("clip"))
 
 
 def test_a_bare_mean_std_dict_is_not_guessed():
@@ -212,7 +212,7 @@ def test_detectron2_rgb_lazyconfig_and_model():
         MODEL=CfgNode(PIXEL_MEAN=[123.675, 116.28, 103.53], PIXEL_STD=[58.395, 57.12, 57.375]),
         INPUT=CfgNode(FORMAT="RGB"),
     )
-    assert get_spec(rgb).same_as("torch", rtol=1e-4)
+    assert get_spec(rgb).same_as(get_spec("torch"), rtol=1e-4)
     lazy = {
         "model": {
             "pixel_mean": [123.675, 116.28, 103.53],
@@ -220,7 +220,7 @@ def test_detectron2_rgb_lazyconfig_and_model():
             "input_format": "RGB",
         }
     }
-    assert get_spec(lazy).same_as("torch", rtol=1e-4)
+    assert get_spec(lazy).same_as(get_spec("torch"), rtol=1e-4)
 
     class GeneralizedRCNN:
         input_format = "BGR"
@@ -266,7 +266,7 @@ def test_hf_other_rescale_factors_and_offset():
     spec = spec_from_hf({"rescale_factor": 1 / 127.5, "do_normalize": False, "do_convert_rgb": True})
     assert spec.scale == pytest.approx(1 / 127.5)
     efficientnet = spec_from_hf({"rescale_factor": 1 / 127.5, "rescale_offset": True, "do_normalize": False})
-    assert efficientnet.same_as("tf")
+    assert efficientnet.same_as(get_spec("tf"))
 
 
 @pytest.mark.parametrize("factor", ["x", None, float("nan"), True])
@@ -293,7 +293,7 @@ def test_hf_bad_rescale_factor(factor):
     ids=["np-scalar", "0-d", "1-element", "torch-0-d", "torch-1", "torch-grad", "np-float64", "list-of-np"],
 )
 def test_mean_and_std_of_any_numeric_kind(mean):
-    assert spec_from_mean_std(mean, mean).same_as("half")
+    assert spec_from_mean_std(mean, mean).same_as(get_spec("half"))
 
 
 def test_int_mean_and_std():

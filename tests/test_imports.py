@@ -87,7 +87,7 @@ def test_data_format_default_is_read_from_keras_json_without_importing_keras(tmp
         import json, sys
         import numpy as np
         import keras_deprocess as kd
-        from keras_deprocess._config import image_data_format
+        from keras_deprocess.core.config import image_data_format
         y = kd.restore_original_image_from_array(np.zeros((3, 2, 2), np.float32), "VGG16")
         print(json.dumps([image_data_format(), list(y.shape), "keras" in sys.modules]))
         """,
@@ -102,7 +102,7 @@ def test_data_format_default_follows_live_keras_setting():
         import json
         import keras
         keras.config.set_image_data_format("channels_first")
-        from keras_deprocess._config import image_data_format
+        from keras_deprocess.core.config import image_data_format
         print(json.dumps(image_data_format()))
         """,
         {"TF_CPP_MIN_LOG_LEVEL": "3"},

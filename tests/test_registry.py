@@ -12,7 +12,7 @@ from conftest import every_value_batch
 
 from keras_deprocess import DeprocessError, PreprocessSpec, get_spec, list_models, preprocess_input
 from keras_deprocess.registry import CONSTRUCTORS, MODES, MODULES
-from keras_deprocess.spec import CAFFE, IDENTITY, TF, TORCH
+from keras_deprocess.registry.tables import CAFFE, IDENTITY, TF, TORCH
 
 
 def _installed_applications(keras):

@@ -13,8 +13,9 @@ import pytest
 from conftest import FRAMEWORKS, Native, aligned, backend
 
 from keras_deprocess import get_spec, restore_original_image_from_array, spec_from_mean_std
+from keras_deprocess.core.plan import Plan
 from keras_deprocess.frameworks import backend_for
-from keras_deprocess.math import affine
+from keras_deprocess.kernels import affine, maps
 
 SPECS = {
     "caffe": get_spec("caffe"),
@@ -85,7 +86,7 @@ def numpy_engine(host_engine):
 @pytest.mark.parametrize("spec", list(SPECS))
 def test_numpy_engines_round_correctly(numpy_engine, spec, dtype):
     x = aligned(boundary_inputs(SPECS[spec], dtype))
-    ours = restore_original_image_from_array(x, SPECS[spec], data_format="channels_last")
+    ours = numpy_engine.restore(x, SPECS[spec], "channels_last")
     np.testing.assert_array_equal(ours, reference(x, SPECS[spec]))
 
 
@@ -109,9 +110,7 @@ def test_float32_estimate_corrected_by_the_step_table(name, spec, monkeypatch):
         tensor = framework.tensor(x)
         ops = backend_for(tensor)
         monkeypatch.setattr(ops, "has_float64", lambda _: False)
-        ours = affine.restore_affine(
-            ops, tensor, SPECS[spec].inverse_affine(), 3, "uint8", clip=True, zero_nan=True
-        )
+        ours = maps.inverse_map(ops, tensor, Plan.inverse(SPECS[spec], 3, "uint8"), zero_nan=True)
         monkeypatch.undo()
         np.testing.assert_array_equal(framework.numpy(ours), reference(x, SPECS[spec]))
 
@@ -123,9 +122,7 @@ def test_step_table_handles_nan_and_infinities():
     ops = backend_for(x)
     ops.has_float64 = lambda _: False  # as on a TPU
     try:
-        out = affine.restore_affine(
-            ops, x, get_spec("torch").inverse_affine(), 2, "uint8", True, zero_nan=True
-        )
+        out = maps.inverse_map(ops, x, Plan.inverse(get_spec("torch"), 2, "uint8"), zero_nan=True)
     finally:
         del ops.has_float64
     np.testing.assert_array_equal(np.asarray(out), [[[0, 255, 0]]])

@@ -19,7 +19,6 @@ from typing import IO, Any
 
 import numpy as np
 
-from keras_deprocess._config import resolve_data_format
 from keras_deprocess.cli.arrayfiles import ArrayEntry, ArrayFile, Piece
 from keras_deprocess.cli.planning import ArrayOutputs, existing_outputs, plan_outputs, safe_stem
 from keras_deprocess.cli.sheet import (
@@ -42,12 +41,13 @@ from keras_deprocess.cli.writers import (
     write_atomically,
 )
 from keras_deprocess.colorization import merge_l_ab, out_of_gamut
+from keras_deprocess.core.config import resolve_data_format
+from keras_deprocess.core.spec import PreprocessSpec
 from keras_deprocess.discovery.detect import detect_mode
 from keras_deprocess.errors import DeprocessError, advise, shown
 from keras_deprocess.images import naive_view
 from keras_deprocess.registry import get_spec, list_models
 from keras_deprocess.restore import restore_original_image_from_array
-from keras_deprocess.spec import PreprocessSpec
 
 __all__ = ["command_detect", "command_models", "command_restore", "command_sheet"]
 

@@ -36,7 +36,7 @@ def run_demo(out: Any = sys.stdout, out_dir: str | None = None, force: bool = Fa
     Returns:
         0 when every model's uint8 round trip is exact, else 1.
     """
-    from keras_deprocess._config import import_keras
+    from keras_deprocess.core.config import import_keras
 
     path = _sheet_path(out_dir, force) if out_dir is not None else None
     with framework_import():

@@ -7,12 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from keras_deprocess._config import resolve_data_format
+from keras_deprocess.core.config import resolve_data_format
+from keras_deprocess.core.plan import Plan
+from keras_deprocess.core.spec import RGB, PreprocessSpec
+from keras_deprocess.engines import run
 from keras_deprocess.errors import DeprocessError, shown
 from keras_deprocess.frameworks import backend_for
 from keras_deprocess.registry import MODES, PRESETS
-from keras_deprocess.restore import preprocess_input
-from keras_deprocess.spec import RGB, PreprocessSpec
 
 __all__ = ["infer_spec"]
 
@@ -102,7 +103,7 @@ def infer_spec(
 
     check = np.random.default_rng(0).uniform(0, 255, (*_PROBE_SHAPE, _CHANNELS)).astype(np.float32)
     got = probe(check)
-    want = preprocess_input(check.astype(np.float64), fitted, data_format="channels_last")
+    want = run(Plan.forward(fitted, 3, "float64"), check.astype(np.float64))
     tolerance = _RTOL * max(1.0, float(np.abs(want).max()))
     error = float(np.abs(got - want).max())
     if not error <= tolerance:

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from keras_deprocess._config import import_keras
+from keras_deprocess.core.config import import_keras
+from keras_deprocess.core.spec import PreprocessSpec
 from keras_deprocess.errors import DeprocessError
-from keras_deprocess.spec import PreprocessSpec
 
 __all__ = ["spec_from_model"]
 

@@ -1,10 +1,12 @@
 """The interface every framework class implements: the few ops the math needs.
 
-The math (`keras_deprocess.math`) is written once against this interface.
-Each framework is one small subclass, found by the array's own type and
+The kernels (`keras_deprocess.kernels`) are written once against this
+interface, and the engines (`keras_deprocess.engines`) move arrays through
+it. Each framework is one small subclass, found by the array's own type and
 never by ``KERAS_BACKEND``. Arithmetic between tensors and Python numbers
 uses the framework's operators (``x * m + b``); everything else goes through
-these methods.
+these methods. Array manipulations that only the higher layers need
+(layouts, resizing, reductions) are `keras_deprocess.ops`, not here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+
+from keras_deprocess.core.finite import count_nonfinite
 
 __all__ = ["Backend"]
 
@@ -114,9 +118,6 @@ class Backend:
     def where(self, condition: Any, x: Any, y: Any) -> Any:
         raise NotImplementedError
 
-    def isnan(self, x: Any) -> Any:
-        raise NotImplementedError
-
     def zero_nan(self, x: Any) -> Any:
         """NaN → 0, everything else unchanged (±Inf may become ±max, which clips the same)."""
         raise NotImplementedError
@@ -131,39 +132,6 @@ class Backend:
     def maximum(self, x: Any, value: float) -> Any:
         raise NotImplementedError
 
-    def exp(self, x: Any) -> Any:
-        raise NotImplementedError
-
-    def log(self, x: Any) -> Any:
-        raise NotImplementedError
-
-    def sum(self, x: Any, axis: int) -> Any:
-        """The sum over `axis`, keeping it (size 1)."""
-        raise NotImplementedError
-
-    def max(self, x: Any, axis: int) -> Any:
-        """The maximum over `axis`, keeping it (size 1)."""
-        raise NotImplementedError
-
-    def matmul(self, x: Any, matrix: np.ndarray) -> Any:
-        """``x @ matrix`` over the last axis of `x`, for a constant 2-D `matrix`."""
-        return x @ self.constant(matrix, matrix.shape, self.dtype_name(x), like=x)
-
-    def kth_smallest(self, x: Any, k: int) -> Any:
-        """The `k`-th smallest value over the last axis, keeping it (size 1)."""
-        raise NotImplementedError
-
-    def moveaxis(self, x: Any, source: int, destination: int) -> Any:
-        raise NotImplementedError
-
-    def resize_bilinear(self, x: Any, height: int, width: int) -> Any:
-        """(N, H, W, C) → (N, height, width, C), bilinear with half-pixel centres.
-
-        The convention of ``torch.nn.functional.interpolate(mode="bilinear",
-        align_corners=False)``, ``tf.image.resize`` and ``jax.image.resize``.
-        """
-        raise NotImplementedError
-
     def copy(self, x: Any) -> Any:
         raise NotImplementedError
 
@@ -175,8 +143,7 @@ class Backend:
         """(NaN, +Inf, -Inf) counts; only outside traces. The array reaches the host only when needed."""
         if self.all_finite(x):
             return 0, 0, 0
-        values = self.to_numpy(x)
-        return int(np.isnan(values).sum()), int(np.isposinf(values).sum()), int(np.isneginf(values).sum())
+        return count_nonfinite(self.to_numpy(x))
 
     def jit(self, function: Any) -> Any:
         """`function` compiled for eager calls where that fuses the passes (XLA), else as is."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_deprocess.core.finite import all_finite
 from keras_deprocess.frameworks.base import Backend
 
 __all__ = ["JaxBackend"]
@@ -95,9 +96,6 @@ class JaxBackend(Backend):
     def where(self, condition: Any, x: Any, y: Any) -> Any:
         return self.jnp.where(condition, x, y)
 
-    def isnan(self, x: Any) -> Any:
-        return self.jnp.isnan(x)
-
     def zero_nan(self, x: Any) -> Any:
         return self.jnp.where(self.jnp.isnan(x), 0.0, x)
 
@@ -107,35 +105,11 @@ class JaxBackend(Backend):
     def maximum(self, x: Any, value: float) -> Any:
         return self.jnp.maximum(x, value)
 
-    def exp(self, x: Any) -> Any:
-        return self.jnp.exp(x)
-
-    def log(self, x: Any) -> Any:
-        return self.jnp.log(x)
-
-    def sum(self, x: Any, axis: int) -> Any:
-        return self.jnp.sum(x, axis=axis, keepdims=True)
-
-    def max(self, x: Any, axis: int) -> Any:
-        return self.jnp.max(x, axis=axis, keepdims=True)
-
-    def kth_smallest(self, x: Any, k: int) -> Any:
-        return -self.jax.lax.top_k(-x, k)[0][..., k - 1 : k]
-
-    def moveaxis(self, x: Any, source: int, destination: int) -> Any:
-        return self.jnp.moveaxis(x, source, destination)
-
-    def resize_bilinear(self, x: Any, height: int, width: int) -> Any:
-        shape = (x.shape[0], height, width, x.shape[3])
-        return self.jax.image.resize(x, shape, method="bilinear", antialias=False)
-
     def copy(self, x: Any) -> Any:
         return self.jnp.array(x, copy=True)
 
     def all_finite(self, x: Any) -> bool:
         if self._on_one_cpu(x):
-            from keras_deprocess.math.finite import all_finite
-
             return all_finite(np.asarray(x))
         return bool(self.jnp.isfinite(x).all())
 

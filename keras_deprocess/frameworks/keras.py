@@ -59,9 +59,6 @@ class KerasBackend(Backend):
     def where(self, condition: Any, x: Any, y: Any) -> Any:
         return self.ops.where(condition, x, y)
 
-    def isnan(self, x: Any) -> Any:
-        return self.ops.isnan(x)
-
     def zero_nan(self, x: Any) -> Any:
         return self.ops.where(self.ops.isnan(x), self.ops.zeros_like(x), x)
 
@@ -73,29 +70,6 @@ class KerasBackend(Backend):
 
     def maximum(self, x: Any, value: float) -> Any:
         return self.ops.maximum(x, value)
-
-    def exp(self, x: Any) -> Any:
-        return self.ops.exp(x)
-
-    def log(self, x: Any) -> Any:
-        return self.ops.log(x)
-
-    def sum(self, x: Any, axis: int) -> Any:
-        return self.ops.sum(x, axis=axis, keepdims=True)
-
-    def max(self, x: Any, axis: int) -> Any:
-        return self.ops.max(x, axis=axis, keepdims=True)
-
-    def kth_smallest(self, x: Any, k: int) -> Any:
-        return -self.ops.top_k(-x, k)[0][..., k - 1 : k]
-
-    def moveaxis(self, x: Any, source: int, destination: int) -> Any:
-        return self.ops.moveaxis(x, source, destination)
-
-    def resize_bilinear(self, x: Any, height: int, width: int) -> Any:
-        return self.ops.image.resize(
-            x, (height, width), interpolation="bilinear", data_format="channels_last"
-        )
 
     def copy(self, x: Any) -> Any:
         return self.ops.copy(x)

@@ -7,18 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from keras_deprocess.core.dtypes import numpy_dtype
+from keras_deprocess.core.finite import all_finite
 from keras_deprocess.frameworks.base import Backend
 
-__all__ = ["NumpyBackend", "numpy_dtype"]
-
-
-def numpy_dtype(name: str) -> np.dtype[Any]:
-    """NumPy's dtype for a name, bfloat16 included (from ml_dtypes, which Keras and JAX install)."""
-    if name == "bfloat16":
-        import ml_dtypes
-
-        return np.dtype(ml_dtypes.bfloat16)  # type: ignore[no-any-return]
-    return np.dtype(name)
+__all__ = ["NumpyBackend"]
 
 
 class NumpyBackend(Backend):
@@ -64,9 +57,6 @@ class NumpyBackend(Backend):
     def where(self, condition: Any, x: Any, y: Any) -> Any:
         return np.where(condition, x, y)
 
-    def isnan(self, x: Any) -> Any:
-        return np.isnan(x)
-
     def zero_nan(self, x: Any) -> Any:
         return np.nan_to_num(x, nan=0.0, posinf=np.inf, neginf=-np.inf)
 
@@ -76,33 +66,8 @@ class NumpyBackend(Backend):
     def maximum(self, x: Any, value: float) -> Any:
         return np.maximum(x, value)
 
-    def exp(self, x: Any) -> Any:
-        return np.exp(x)
-
-    def log(self, x: Any) -> Any:
-        return np.log(x)
-
-    def sum(self, x: Any, axis: int) -> Any:
-        return np.sum(x, axis=axis, keepdims=True)
-
-    def max(self, x: Any, axis: int) -> Any:
-        return np.max(x, axis=axis, keepdims=True)
-
-    def kth_smallest(self, x: Any, k: int) -> Any:
-        return np.partition(x, k - 1, axis=-1)[..., k - 1 : k]
-
-    def moveaxis(self, x: Any, source: int, destination: int) -> Any:
-        return np.moveaxis(x, source, destination)
-
-    def resize_bilinear(self, x: Any, height: int, width: int) -> Any:
-        from keras_deprocess.math.resize import resize_bilinear_numpy
-
-        return resize_bilinear_numpy(x, height, width)
-
     def copy(self, x: Any) -> Any:
         return np.array(x, copy=True)
 
     def all_finite(self, x: Any) -> bool:
-        from keras_deprocess.math.finite import all_finite
-
         return all_finite(np.asarray(x))

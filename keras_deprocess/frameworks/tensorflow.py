@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_deprocess.core.finite import all_finite
 from keras_deprocess.errors import DeprocessError
 from keras_deprocess.frameworks.base import Backend
 
@@ -82,9 +83,6 @@ class TensorFlowBackend(Backend):
             y = self.tf.cast(y, x.dtype)
         return self.tf.where(condition, x, y)
 
-    def isnan(self, x: Any) -> Any:
-        return self.tf.math.is_nan(x)
-
     def zero_nan(self, x: Any) -> Any:
         return self.tf.where(self.tf.math.is_nan(x), self.tf.zeros_like(x), x)
 
@@ -97,40 +95,11 @@ class TensorFlowBackend(Backend):
     def maximum(self, x: Any, value: float) -> Any:
         return self.tf.maximum(x, self.tf.cast(value, x.dtype))
 
-    def exp(self, x: Any) -> Any:
-        return self.tf.exp(x)
-
-    def log(self, x: Any) -> Any:
-        return self.tf.math.log(x)
-
-    def sum(self, x: Any, axis: int) -> Any:
-        return self.tf.reduce_sum(x, axis=axis, keepdims=True)
-
-    def max(self, x: Any, axis: int) -> Any:
-        return self.tf.reduce_max(x, axis=axis, keepdims=True)
-
-    def matmul(self, x: Any, matrix: np.ndarray) -> Any:
-        return self.tf.tensordot(x, self.tf.constant(matrix.astype(x.dtype.as_numpy_dtype)), axes=1)
-
-    def kth_smallest(self, x: Any, k: int) -> Any:
-        return -self.tf.math.top_k(-x, k=k).values[..., k - 1 : k]
-
-    def moveaxis(self, x: Any, source: int, destination: int) -> Any:
-        order = list(range(len(x.shape)))
-        order.insert(destination % len(order), order.pop(source % len(order)))
-        return self.tf.transpose(x, order)
-
-    def resize_bilinear(self, x: Any, height: int, width: int) -> Any:
-        resized = self.tf.image.resize(x, (height, width), method="bilinear")
-        return self.tf.cast(resized, x.dtype)
-
     def copy(self, x: Any) -> Any:
         return self.tf.identity(x)
 
     def all_finite(self, x: Any) -> bool:
         if "CPU" in x.device:
-            from keras_deprocess.math.finite import all_finite
-
             return all_finite(np.asarray(x))  # a view of the tensor's memory, no copy
         return bool(self.tf.reduce_all(self.tf.math.is_finite(x)))
 

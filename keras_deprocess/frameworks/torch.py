@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_deprocess.core.dtypes import numpy_dtype
 from keras_deprocess.frameworks.base import Backend
 
 __all__ = ["TorchBackend"]
@@ -43,8 +44,6 @@ class TorchBackend(Backend):
             return None
         x = x.detach()
         if x.dtype == self.torch.bfloat16:
-            from keras_deprocess.frameworks.numpy import numpy_dtype
-
             return np.asarray(x.view(self.torch.int16).numpy().view(numpy_dtype("bfloat16")))
         return np.asarray(x.numpy())
 
@@ -90,9 +89,6 @@ class TorchBackend(Backend):
     def where(self, condition: Any, x: Any, y: Any) -> Any:
         return self.torch.where(condition, x, y)
 
-    def isnan(self, x: Any) -> Any:
-        return self.torch.isnan(x)
-
     def zero_nan(self, x: Any) -> Any:
         return self.torch.nan_to_num(x, nan=0.0)
 
@@ -101,31 +97,6 @@ class TorchBackend(Backend):
 
     def maximum(self, x: Any, value: float) -> Any:
         return self.torch.clamp(x, min=value)
-
-    def exp(self, x: Any) -> Any:
-        return self.torch.exp(x)
-
-    def log(self, x: Any) -> Any:
-        return self.torch.log(x)
-
-    def sum(self, x: Any, axis: int) -> Any:
-        return self.torch.sum(x, dim=axis, keepdim=True)
-
-    def max(self, x: Any, axis: int) -> Any:
-        return self.torch.amax(x, dim=axis, keepdim=True)
-
-    def kth_smallest(self, x: Any, k: int) -> Any:
-        return self.torch.kthvalue(x, k, dim=-1, keepdim=True).values
-
-    def moveaxis(self, x: Any, source: int, destination: int) -> Any:
-        return self.torch.movedim(x, source, destination)
-
-    def resize_bilinear(self, x: Any, height: int, width: int) -> Any:
-        channels_first = x.permute(0, 3, 1, 2)
-        resized = self.torch.nn.functional.interpolate(
-            channels_first, size=(height, width), mode="bilinear", align_corners=False
-        )
-        return resized.permute(0, 2, 3, 1)
 
     def copy(self, x: Any) -> Any:
         return x.clone()

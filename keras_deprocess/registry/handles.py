@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from keras_deprocess.core.spec import PreprocessSpec
 from keras_deprocess.errors import DeprocessError, shown
-from keras_deprocess.spec import PreprocessSpec
 
 __all__ = ["looks_like_hf", "spec_from_hf", "spec_from_object"]
 

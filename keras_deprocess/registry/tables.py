@@ -7,9 +7,35 @@ and the mean/std presets of other ecosystems.
 
 from __future__ import annotations
 
-from keras_deprocess.spec import CAFFE, IDENTITY, TF, TORCH, PreprocessSpec, spec_from_lab, spec_from_mean_std
+from keras_deprocess.core.spec import PreprocessSpec, spec_from_lab, spec_from_mean_std
 
-__all__ = ["CONSTRUCTORS", "MODES", "MODULES", "PRESETS"]
+__all__ = ["CAFFE", "CONSTRUCTORS", "IDENTITY", "MODES", "MODULES", "PRESETS", "TF", "TORCH"]
+
+# The four modes of keras.applications.imagenet_utils.preprocess_input.
+CAFFE = PreprocessSpec(
+    "caffe",
+    scale=1.0,
+    mean=(103.939, 116.779, 123.68),
+    channel_order="BGR",
+    description="RGB→BGR, minus the ImageNet mean pixel (BGR order), no scaling",
+)
+TF = PreprocessSpec(
+    "tf",
+    scale=1 / 127.5,
+    mean=(1.0,),
+    description="x / 127.5 - 1: values in [-1, 1]",
+)
+TORCH = PreprocessSpec(
+    "torch",
+    scale=1 / 255.0,
+    mean=(0.485, 0.456, 0.406),
+    std=(0.229, 0.224, 0.225),
+    description="x / 255, minus the ImageNet mean, divided by the ImageNet std",
+)
+IDENTITY = PreprocessSpec(
+    "identity",
+    description="preprocess_input does nothing: the model rescales and normalizes inside the network",
+)
 
 MODES: dict[str, PreprocessSpec] = {
     "caffe": CAFFE,

@@ -23,7 +23,7 @@ import numpy as np
 
 from keras_deprocess.frameworks.base import Backend
 
-__all__ = ["lab_from_rgb", "rgb_from_lab"]
+__all__ = ["D65_WHITE", "RGB_FROM_XYZ", "lab_from_rgb", "negative_z", "rgb_from_lab", "srgb_encode"]
 
 XYZ_FROM_RGB = np.array(
     [
@@ -51,14 +51,6 @@ def _channels(backend: Backend, x: Any, axis: int) -> tuple[Any, Any, Any]:
 def _mix(rows: Any, a: Any, b: Any, c: Any) -> list[Any]:
     """The 3x3 matrix `rows` times the channel vector (a, b, c)."""
     return [a * float(r[0]) + b * float(r[1]) + c * float(r[2]) for r in rows]
-
-
-def _f_linear(t: Any) -> Any:
-    return t * _F_SLOPE + _F_OFFSET
-
-
-def _f_linear_inverse(s: Any) -> Any:
-    return (s - _F_OFFSET) * (1 / _F_SLOPE)
 
 
 def _where_above(backend: Backend, x: Any, knee: float, above: Any, below: Any, safe: float) -> Any:

@@ -1,10 +1,38 @@
-"""Bilinear resizing with half-pixel centres, for NumPy (the frameworks have their own)."""
+"""NumPy's ops, with bilinear resizing written out (NumPy has none)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["resize_bilinear_numpy"]
+from keras_deprocess.frameworks.numpy import NumpyBackend
+from keras_deprocess.ops.base import TensorOps
+
+__all__ = ["NumpyOps", "resize_bilinear_numpy"]
+
+
+class NumpyOps(NumpyBackend, TensorOps):
+    def moveaxis(self, x: Any, source: int, destination: int) -> Any:
+        return np.moveaxis(x, source, destination)
+
+    def resize_bilinear(self, x: Any, height: int, width: int) -> Any:
+        return resize_bilinear_numpy(x, height, width)
+
+    def sum(self, x: Any, axis: int) -> Any:
+        return np.sum(x, axis=axis, keepdims=True)
+
+    def max(self, x: Any, axis: int) -> Any:
+        return np.max(x, axis=axis, keepdims=True)
+
+    def exp(self, x: Any) -> Any:
+        return np.exp(x)
+
+    def log(self, x: Any) -> Any:
+        return np.log(x)
+
+    def kth_smallest(self, x: Any, k: int) -> Any:
+        return np.partition(x, k - 1, axis=-1)[..., k - 1 : k]
 
 
 def _taps(size_in: int, size_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,6 +7,10 @@ the first array large enough to use it, never by ``import keras_deprocess``.
 The kernels release the GIL, so an array of more than a million elements
 per CPU is split across threads, one per CPU (1.8x faster on 2 cores).
 
+`keras_deprocess.engines.router` sends arrays here from
+`THRESHOLDS["numba"]` elements, where it beats the blocked engine by more
+than numba's import costs.
+
 For a 'lab' spec's uint8 output the linear → sRGB curve is not evaluated:
 its 255 steps (the linear values at which the float64 reference's output
 byte goes up) are found once by bisection against the reference itself, and
@@ -19,7 +23,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import itertools
-import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
@@ -27,19 +30,18 @@ from typing import Any
 
 import numpy as np
 
-from keras_deprocess.math.affine import rounding_shifts
-from keras_deprocess.math.colour import D65_WHITE, RGB_FROM_XYZ
-from keras_deprocess.spec import Affine, PreprocessSpec
+from keras_deprocess.core.blocks import view3
+from keras_deprocess.core.finite import NonFinite, count_nonfinite
+from keras_deprocess.core.plan import INVERSE, Plan
+from keras_deprocess.core.spec import Affine, PreprocessSpec
+from keras_deprocess.frameworks.numpy import NumpyBackend
+from keras_deprocess.kernels.affine import rounding_shifts
+from keras_deprocess.kernels.colour import D65_WHITE, RGB_FROM_XYZ, srgb_encode
+from keras_deprocess.kernels.steps import first_reaching
 
-__all__ = ["available", "restore"]
+__all__ = ["available", "run", "supports"]
 
-# Below this many elements the blocked engine is within a millisecond, and
-# numba's import (about half a second, on the first call of a process) would
-# not pay back in a short script or a command-line run on a small file.
-MIN_ELEMENTS = 1 << 20
 _DTYPES = ("float16", "float32", "float64")
-# The flat channels_last kernels; tests switch them off to exercise the general ones.
-FLAT_KERNELS = True
 
 
 @functools.cache
@@ -50,33 +52,40 @@ def available() -> bool:
 
 @functools.cache
 def _kernels() -> ModuleType:
-    from keras_deprocess.math import _numba_kernels
+    from keras_deprocess.engines import _numba_kernels
 
     return _numba_kernels
 
 
-def restore(x: np.ndarray, spec: PreprocessSpec, axis: int, out_dtype: str, clip: bool) -> np.ndarray | None:
-    """The inverse of `x` by a fused kernel; None when none applies (the caller falls back).
+def supports(x: np.ndarray, plan: Plan) -> bool:
+    """The kernels cover inverses from float16/32/64 to uint8, float32 and float64."""
+    return (
+        plan.direction == INVERSE
+        and x.dtype.name in _DTYPES
+        and plan.out_dtype in ("uint8", "float32", "float64")
+    )
+
+
+def run(x: np.ndarray, plan: Plan, *, flat: bool = True) -> np.ndarray:
+    """`plan` on `x` by the fused kernels (`supports` must hold).
+
+    `flat` allows the flat channels_last kernels; the general ones serve any
+    layout, and tests switch the flat ones off to exercise them.
 
     Raises:
         NonFinite: For NaN or ±Inf in `x` when the output is uint8.
     """
-    if not available() or x.size < MIN_ELEMENTS or x.dtype.name not in _DTYPES:
-        return None
-    if out_dtype not in ("uint8", "float32", "float64"):
-        return None
-    from keras_deprocess.math.finite import NonFinite, count_nonfinite
-
+    spec, axis, out_dtype, clip = plan.spec, plan.axis, plan.out_dtype, plan.clip
     out = np.empty(x.shape, np.dtype(out_dtype))
-    shape = (math.prod(x.shape[:axis]), x.shape[axis], math.prod(x.shape[axis + 1 :]))
-    source, target = _view3(x, shape), out.reshape(shape)
+    source, target = view3(x, axis), view3(out, axis)
+    shape = target.shape
     kernels = _kernels()
 
     def run(rows: slice) -> bool:
         finite = True
         for block, into in _widened_blocks(source[rows], target[rows]):
             if spec.is_affine:
-                finite &= _affine(kernels, block, into, spec.inverse_affine(), out_dtype, clip)
+                finite &= _affine(kernels, block, into, spec.inverse_affine(), out_dtype, clip, flat)
             elif out_dtype == "uint8":
                 finite &= bool(kernels.lab_to_uint8(block, into, *_lab_constants(spec)))
             else:
@@ -115,14 +124,6 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=cpus(), thread_name_prefix="keras-deprocess")
 
 
-def _view3(x: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
-    """(outer, channels, inner) without a copy when the strides allow it (they usually do)."""
-    try:
-        return np.reshape(x, shape, copy=False)
-    except ValueError:
-        return np.reshape(x, shape)
-
-
 def _widened_blocks(source: np.ndarray, target: np.ndarray) -> Any:
     """The array as is; float16 (which numba cannot read) widened to float32 a few rows at a time."""
     if source.dtype != np.float16:
@@ -134,14 +135,20 @@ def _widened_blocks(source: np.ndarray, target: np.ndarray) -> Any:
 
 
 def _affine(
-    kernels: ModuleType, block: np.ndarray, target: np.ndarray, affine: Affine, out: str, clip: bool
+    kernels: ModuleType,
+    block: np.ndarray,
+    target: np.ndarray,
+    affine: Affine,
+    out: str,
+    clip: bool,
+    flat_allowed: bool,
 ) -> bool:
     channels = block.shape[1]
     source = tuple(affine.source or range(channels))
     multipliers = np.broadcast_to(np.asarray(affine.multiplier, np.float64), channels).copy()
     # Contiguous channels_last RGB or BGR: the flat kernels, which vectorize.
     flat = (
-        FLAT_KERNELS
+        flat_allowed
         and channels == 3
         and block.shape[2] == 1
         and block.flags.c_contiguous
@@ -181,14 +188,12 @@ def _lab_constants(spec: PreprocessSpec) -> tuple[np.ndarray, ...]:
 
 
 def srgb_byte_reference(linear: np.ndarray) -> np.ndarray:
-    """The byte `math.maps` gives a linear-light value: its float64 operations, rounded and clipped."""
-    from keras_deprocess.frameworks import backend_for
-    from keras_deprocess.math.colour import srgb_encode
-
-    numpy_backend = backend_for(linear)
-    assert numpy_backend is not None
+    """The byte `kernels.maps` gives a linear-light value: its float64 operations, rounded and clipped."""
     with np.errstate(invalid="ignore", over="ignore"):
-        return np.asarray(np.clip(np.rint(srgb_encode(numpy_backend, linear)), 0, 255))
+        return np.asarray(np.clip(np.rint(srgb_encode(_NUMPY, linear)), 0, 255))
+
+
+_NUMPY = NumpyBackend()
 
 
 @functools.cache
@@ -197,12 +202,11 @@ def srgb_steps(buckets: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     levels = np.arange(1, 256, dtype=np.int64)[:, None]
     low_key = np.zeros_like(levels)
     high_key = np.full_like(levels, int(np.float64(1.0).view(np.int64)))
-    while np.any(high_key - low_key > 1):  # positive floats order as their bit patterns
-        middle = (low_key + high_key) // 2
-        up = srgb_byte_reference(middle.view(np.float64)) >= levels
-        high_key = np.where(up, middle, high_key)
-        low_key = np.where(up, low_key, middle)
-    positions = high_key[:, 0].view(np.float64)  # the smallest value reaching each byte
+
+    def reaches(keys: np.ndarray) -> np.ndarray:  # positive floats order as their bit patterns
+        return srgb_byte_reference(keys.view(np.float64)) >= levels
+
+    positions = first_reaching(reaches, low_key, high_key)[:, 0].view(np.float64)  # first value per byte
     margin = 1e-9  # far beyond the rounding of linear * buckets
     edges = np.arange(buckets + 1) / buckets
     low = np.searchsorted(positions, edges[:-1] - margin, side="left").astype(np.int64)

@@ -1,4 +1,4 @@
-"""The numba kernels behind `keras_deprocess.math.compiled`. Importing this module imports numba.
+"""The numba kernels behind `keras_deprocess.engines.numba`. Importing this module imports numba.
 
 Each kernel makes one pass over memory: it reads the input in place, computes
 in registers, and writes the output once. They are compiled on first use and
@@ -188,12 +188,12 @@ def lab_to_float(x, out, multiplier, offset, matrix, white, clip):  # type: igno
 
 @numba.njit(cache=True, nogil=True)
 def lab_to_uint8(x, out, multiplier, offset, matrix, white, low, steps):  # type: ignore[no-untyped-def]
-    """Normalized Lab → sRGB uint8, as `math.maps` computes it in float64, any layout.
+    """Normalized Lab → sRGB uint8, as `kernels.maps` computes it in float64, any layout.
 
     ``multiplier`` and ``offset`` undo the spec's normalization; ``matrix`` is
     skimage's ``rgb_from_xyz``; ``low`` and ``steps`` are the bucket table of
     the uint8 steps of the linear → sRGB curve (see
-    `keras_deprocess.math.compiled`). Returns False when `x` holds NaN or ±Inf.
+    `keras_deprocess.engines.numba`). Returns False when `x` holds NaN or ±Inf.
     """
     outer, _, inner = out.shape
     bad = 0

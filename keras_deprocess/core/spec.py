@@ -18,10 +18,6 @@ from typing import Any, NamedTuple
 from keras_deprocess.errors import DeprocessError, shown
 
 __all__ = [
-    "CAFFE",
-    "IDENTITY",
-    "TF",
-    "TORCH",
     "Affine",
     "PreprocessSpec",
     "spec_from_lab",
@@ -286,15 +282,18 @@ class PreprocessSpec:
             description=description,
         )
 
-    def same_as(self, other: Any, rtol: float = 1e-6) -> bool:
+    def same_as(self, other: PreprocessSpec, rtol: float = 1e-6) -> bool:
         """True when both specs compute the same map, to `rtol`, however they are written.
 
-        `other` is a spec, or anything `get_spec` takes ("caffe", "VGG16", ...).
+        `other` is a spec; for a name, look it up first: ``spec.same_as(get_spec("caffe"))``.
+        A spec knows nothing of the registry's names.
         """
         if not isinstance(other, PreprocessSpec):
-            from keras_deprocess.registry import get_spec
-
-            other = get_spec(other)
+            raise DeprocessError(
+                f"Expected a PreprocessSpec to compare with. Received {shown(other)} "
+                f"({type(other).__name__}). Look names and handles up first: "
+                f"spec.same_as(get_spec({shown(other, 40)}))."
+            )
         if self.color_space != other.color_space:
             return False
         mine, theirs = self.forward_affine(), other.forward_affine()
@@ -454,29 +453,3 @@ def spec_from_lab(
         color_space=LAB_SPACE,
         description=description or f"CIE Lab, then (L - {l_center:g}) / {l_scale:g}, ab / {ab_scale:g}",
     )
-
-
-CAFFE = PreprocessSpec(
-    "caffe",
-    scale=1.0,
-    mean=(103.939, 116.779, 123.68),
-    channel_order="BGR",
-    description="RGB→BGR, minus the ImageNet mean pixel (BGR order), no scaling",
-)
-TF = PreprocessSpec(
-    "tf",
-    scale=1 / 127.5,
-    mean=(1.0,),
-    description="x / 127.5 - 1: values in [-1, 1]",
-)
-TORCH = PreprocessSpec(
-    "torch",
-    scale=1 / 255.0,
-    mean=(0.485, 0.456, 0.406),
-    std=(0.229, 0.224, 0.225),
-    description="x / 255, minus the ImageNet mean, divided by the ImageNet std",
-)
-IDENTITY = PreprocessSpec(
-    "identity",
-    description="preprocess_input does nothing: the model rescales and normalizes inside the network",
-)

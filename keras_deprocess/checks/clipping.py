@@ -1,0 +1,55 @@
+"""Which pixels a restore clips: values outside [0, 255] for RGB specs, colours outside sRGB for Lab.
+
+For an affine spec the test is two comparisons per value against per-channel
+bounds on the preprocessed values themselves (`keras_deprocess.core.ranges`);
+for a Lab spec the colour is converted in float64, a block at a time, as the
+inverse converts it, and f(Z) below 0 (which skimage sets to 0) is counted too.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from keras_deprocess.core.blocks import flat_blocks
+from keras_deprocess.core.ranges import outside_image, preprocessed_bounds
+from keras_deprocess.core.spec import PreprocessSpec
+from keras_deprocess.frameworks.numpy import NumpyBackend
+from keras_deprocess.kernels.affine import apply_affine
+from keras_deprocess.kernels.colour import negative_z, rgb_from_lab
+
+__all__ = ["Clipped", "clipped_pixels"]
+
+# Pixels converted at a time for a Lab spec: its float64 temporaries stay small.
+_LAB_BLOCK = 1 << 16
+_NUMPY = NumpyBackend()
+
+
+class Clipped(NamedTuple):
+    """`mask` (True where a pixel clips, the pixels' shape), and the f(Z) < 0 count (Lab only)."""
+
+    mask: np.ndarray
+    negative_z: int
+
+
+def clipped_pixels(pixels: np.ndarray, spec: PreprocessSpec) -> Clipped:
+    """Which pixels of `pixels` (channels last, any leading shape) restore outside the image.
+
+    A pixel clips when any of its channels restores beyond half a level
+    outside [0, 255], so that rounding and clipping change it.
+    """
+    if spec.is_affine:
+        low, high = preprocessed_bounds(spec)
+        with np.errstate(invalid="ignore"):
+            mask = ((pixels < low) | (pixels > high)).any(axis=-1)
+        return Clipped(np.asarray(mask), 0)
+    flat = pixels.reshape(-1, pixels.shape[-1])
+    mask = np.zeros(len(flat), bool)
+    below_z = 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for block in flat_blocks(len(flat), _LAB_BLOCK):
+            lab = apply_affine(_NUMPY, flat[block].astype(np.float64), spec.inverse_affine(), 1, "float64")
+            below_z += int(np.count_nonzero(negative_z(_NUMPY, lab, 1)))
+            mask[block] = outside_image(rgb_from_lab(_NUMPY, lab, 1)).any(axis=1)
+    return Clipped(mask.reshape(pixels.shape[:-1]), below_z)

@@ -1,0 +1,95 @@
+"""Where the channels are: the one place that places, checks and explains the channel axis.
+
+Every function that takes images takes a `data_format`: 'channels_last'
+(``(H, W, C)``, ``(N, H, W, C)``) or 'channels_first' (``(C, H, W)``,
+``(N, C, H, W, ...)``). A rank-3 array is one image; with more axes the
+channel axis of 'channels_first' is axis 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keras_deprocess.core.config import resolve_data_format
+from keras_deprocess.core.spec import PreprocessSpec
+from keras_deprocess.errors import DeprocessError, advise
+
+__all__ = ["channel_axis", "channel_position", "data_format_for", "layout_name", "two_channel_hint"]
+
+CHANNELS_LAST, CHANNELS_FIRST = "channels_last", "channels_first"
+
+
+def channel_position(rank: int, data_format: str) -> int:
+    """The channel axis of an array of `rank` in `data_format`, as a non-negative index."""
+    if data_format == CHANNELS_LAST:
+        return rank - 1
+    return 0 if rank == 3 else 1
+
+
+def other_format(data_format: str) -> str:
+    return CHANNELS_FIRST if data_format == CHANNELS_LAST else CHANNELS_LAST
+
+
+def layout_name(data_format: str, batched: bool = False) -> str:
+    """ "(H, W, C)", "(N, C, H, W)", ...: the layout in words, for messages."""
+    image = "H, W, C" if data_format == CHANNELS_LAST else "C, H, W"
+    return f"(N, {image})" if batched else f"({image})"
+
+
+def where(axis: int, rank: int) -> str:
+    """ "the last axis" or "axis 1", for messages."""
+    return "the last axis" if axis == rank - 1 else f"axis {axis}"
+
+
+def data_format_for(channels_first_by_default: bool, data_format: str | None) -> str:
+    """None: 'channels_first' for frameworks whose own layout it is (PyTorch), else Keras's setting."""
+    if data_format is None and channels_first_by_default:
+        return CHANNELS_FIRST
+    return resolve_data_format(data_format)
+
+
+def channel_axis(shape: Any, spec: PreprocessSpec, data_format: str, purpose: str = "") -> int:
+    """The channel axis as a non-negative index, with the rank and the channel count checked.
+
+    `purpose` names what needs the channels in messages ("to detect the
+    mode"); by default, the spec's preprocessing.
+
+    Raises:
+        DeprocessError: For a rank below 3, or a channel count the spec does
+            not take; the message names the other layout when that one fits.
+    """
+    rank = len(shape)
+    shape = tuple(shape)
+    if rank < 3:
+        raise DeprocessError(
+            f"Expected an image of rank 3 {layout_name(data_format)} or a batch of rank 4. Received shape "
+            f"{shape} (rank {rank}). For one grayscale image, add a channel axis and repeat it 3 times."
+        )
+    axis = channel_position(rank, data_format)
+    if spec.channels is None or shape[axis] in (None, spec.channels):
+        return axis
+    message = (
+        f"Expected {spec.channels} channels on {where(axis, rank)} (data_format={data_format!r}) "
+        f"{purpose or f'for the {spec.name!r} preprocessing'}."
+    )
+    other = other_format(data_format)
+    other_axis = channel_position(rank, other)
+    if shape[other_axis] == spec.channels:
+        message += (
+            f" Received shape {shape}. It has {spec.channels} channels on {where(other_axis, rank)}: "
+            f"pass {advise(data_format=other)}."
+        )
+    elif not spec.is_affine and shape[axis] == 2:
+        message += two_channel_hint(shape, data_format)
+    else:
+        kind = "Lab" if not spec.is_affine else "RGB"
+        message += f" Received shape {shape}. Pass {kind} images with {spec.channels} channels."
+    raise DeprocessError(message)
+
+
+def two_channel_hint(shape: tuple[Any, ...], data_format: str) -> str:
+    """The advice for an ab array passed on its own where Lab was expected."""
+    return (
+        f" Received shape {shape} with 2 channels: that is ab alone. Put L in front of it first: "
+        f"merge_l_ab(l, ab, {advise(data_format=data_format)}), then restore the result."
+    )
