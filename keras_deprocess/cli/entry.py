@@ -15,7 +15,6 @@ import contextlib
 import os
 import signal
 import sys
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,8 +28,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     for name, value in FRAMEWORK_QUIET.items():
         os.environ.setdefault(name, value)
-    previous = _interrupt_on_sigterm()
+    previous = None
     try:
+        from keras_deprocess.cli.terminal import interrupt_on_sigterm
+
+        previous = interrupt_on_sigterm()
         return _run(argv)
     except KeyboardInterrupt:
         _stderr("keras-deprocess: interrupted; no partial output was left.")
@@ -128,14 +130,3 @@ def _silence_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError):
         pass
-
-
-def _interrupt_on_sigterm() -> Any:
-    """SIGTERM stops the run like Ctrl-C, so that the same clean-up runs."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, interrupt)

@@ -34,7 +34,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from keras_deprocess.cli.terminal import safe
+from keras_deprocess.cli.terminal import deferred_signals, safe
 
 __all__ = ["PngWriter", "Staging", "WriteError", "image_sink", "write_atomically"]
 
@@ -336,29 +336,3 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], None], *, force: b
     finally:
         with deferred_signals(), contextlib.suppress(OSError):
             os.unlink(temporary)
-
-
-# -- signals -------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def deferred_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM are held off while the block runs, and then dropped.
-
-    For the last steps, which must not stop half-way: moving files into
-    place (the run then ends normally) and cleaning up after an error or an
-    interruption (which is already ending the run). Outside the main thread,
-    where handlers cannot be set, it does nothing.
-    """
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
