@@ -20,8 +20,17 @@ from typing import IO, Any
 import numpy as np
 
 from keras_deprocess._config import resolve_data_format
-from keras_deprocess.cli.arrayfiles import ArrayEntry, ArrayFile, Piece
-from keras_deprocess.cli.planning import ArrayOutputs, existing_outputs, plan_outputs, safe_stem
+from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile, Piece
+from keras_deprocess.cli.io.atomic import Staging, write_atomically
+from keras_deprocess.cli.io.images import (
+    IMAGE_FORMATS,
+    WHOLE_IMAGE_MAX_PIXELS,
+    format_limit,
+    image_sink,
+    write_image,
+)
+from keras_deprocess.cli.io.planning import ArrayOutputs, existing_outputs, plan_outputs, safe_stem
+from keras_deprocess.cli.io.sampling import sample
 from keras_deprocess.cli.sheet import (
     SHEET_MAX_PIXELS,
     Canvas,
@@ -31,16 +40,6 @@ from keras_deprocess.cli.sheet import (
     to_rgb,
 )
 from keras_deprocess.cli.terminal import safe, say
-from keras_deprocess.cli.writers import (
-    IMAGE_FORMATS,
-    WHOLE_IMAGE_MAX_PIXELS,
-    PngWriter,
-    Staging,
-    encode_with_pillow,
-    format_limit,
-    image_sink,
-    write_atomically,
-)
 from keras_deprocess.colorization import merge_l_ab, out_of_gamut
 from keras_deprocess.discovery.detect import detect_mode
 from keras_deprocess.errors import DeprocessError, advise, shown
@@ -344,7 +343,7 @@ class _Run:
     def write_whole(self, plan: ArrayOutputs, first: int, images: np.ndarray) -> None:
         for i, image in enumerate(images):
             with self.staging.open(plan.name(first + i)) as f:
-                _write_whole(f, image, plan.ext)
+                write_image(f, image, plan.ext)
             self.progress.update(1)
 
 
@@ -406,15 +405,6 @@ def _restore_array(run: _Run, entry: ArrayEntry, layout: Layout, plan: ArrayOutp
                 sink.close()
                 open_image.close()
                 run.progress.update(1)
-
-
-def _write_whole(f: IO[bytes], image: np.ndarray, image_format: str) -> None:
-    if image_format == "png":
-        writer = PngWriter(f, *image.shape)
-        writer.write(image)
-        writer.close()
-    else:
-        encode_with_pillow(image, image_format, f)
 
 
 @contextlib.contextmanager
@@ -512,7 +502,7 @@ def command_sheet(args: argparse.Namespace) -> int:
             cell += take
 
     def write(f: IO[bytes]) -> None:
-        _write_whole(f, sheet, image_format)
+        write_image(f, sheet, image_format)
 
     write_atomically(output, write, force=args.force)
     if args.json:
@@ -615,8 +605,8 @@ def command_detect(args: argparse.Namespace) -> int:
             if used == 0:
                 report.append((entry, 0, []))
                 continue
-            values, image = source.sample(
-                entry, layout.channel_axis, args.limit, DETECT_SAMPLE_PIXELS, budget
+            values, image = sample(
+                source, entry, layout.channel_axis, args.limit, DETECT_SAMPLE_PIXELS, budget
             )
             finite = np.isfinite(values).all(axis=1)
             if not finite.all():

@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from keras_deprocess.cli.io.atomic import WriteError, write_atomically
+from keras_deprocess.cli.io.png import PngWriter
 from keras_deprocess.cli.sheet import contact_sheet
 from keras_deprocess.cli.terminal import framework_import, safe
-from keras_deprocess.cli.writers import PngWriter, WriteError, write_atomically
 from keras_deprocess.errors import DeprocessError
 from keras_deprocess.images import demo_image, naive_view
 from keras_deprocess.registry import list_models

@@ -47,8 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
+    from keras_deprocess.cli.io.atomic import WriteError
     from keras_deprocess.cli.terminal import error_line, safe
-    from keras_deprocess.cli.writers import WriteError
     from keras_deprocess.errors import DeprocessError, speaking_cli
 
     try:

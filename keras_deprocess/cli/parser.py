@@ -6,10 +6,10 @@ import argparse
 import math
 
 from keras_deprocess import __version__
-from keras_deprocess.cli.arrayfiles import DEFAULT_CHUNK_BYTES
-from keras_deprocess.cli.planning import NAMINGS
+from keras_deprocess.cli.io.arrays import DEFAULT_CHUNK_BYTES
+from keras_deprocess.cli.io.images import IMAGE_FORMATS
+from keras_deprocess.cli.io.planning import NAMINGS
 from keras_deprocess.cli.terminal import ArgumentParser, HelpFormatter
-from keras_deprocess.cli.writers import IMAGE_FORMATS
 from keras_deprocess.registry import MODES, PRESETS
 
 __all__ = ["build_parser"]
