@@ -570,7 +570,7 @@ def test_force_replaces_files_but_never_a_folder(tmp_path, capsys):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_thumbnails_from_any_bands_equal_the_block_average(seed):
-    from keras_deprocess.cli.sheet import Thumbnail, thumbnail_shape
+    from keras_deprocess.cli.commands.canvas import Thumbnail, thumbnail_shape
 
     rng = np.random.default_rng(seed)
     height, width, factor = int(rng.integers(1, 60)), int(rng.integers(1, 60)), int(rng.integers(1, 8))

@@ -48,8 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     from keras_deprocess.cli.io.atomic import WriteError
+    from keras_deprocess.cli.library import DeprocessError, speaking_cli
     from keras_deprocess.cli.terminal import error_line, safe
-    from keras_deprocess.errors import DeprocessError, speaking_cli
 
     try:
         from keras_deprocess.cli.parser import build_parser
@@ -91,13 +91,10 @@ def _run(argv: Sequence[str] | None) -> int:
 
 
 def _dispatch(args: Any) -> int:
-    if args.command_name == "demo":
-        from keras_deprocess.cli.demo import run_demo
+    """The chosen command's `run`, looked up when called (tests replace it)."""
+    from keras_deprocess.cli.parser import COMMANDS
 
-        return run_demo(out_dir=args.out, force=args.force)
-    from keras_deprocess.cli import commands
-
-    return int(getattr(commands, f"command_{args.command_name}")(args))
+    return int(COMMANDS[args.command_name].run(args))
 
 
 def _exit_now_if_an_import_was_cut_short(code: int) -> None:

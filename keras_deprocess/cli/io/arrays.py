@@ -33,8 +33,8 @@ from typing import IO, Any, cast
 import numpy as np
 
 from keras_deprocess.cli.io.npy import InputFileError, check_array, read_npy_header
+from keras_deprocess.cli.library import shown
 from keras_deprocess.cli.terminal import safe
-from keras_deprocess.errors import shown
 
 __all__ = ["DEFAULT_CHUNK_BYTES", "ArrayEntry", "ArrayFile", "Piece", "Stream", "native"]
 

@@ -1,26 +1,59 @@
-"""`keras-deprocess demo`: the shipped photo through every keras.applications model and back."""
+"""`keras-deprocess demo`: the shipped photo through every keras.applications model and back.
+
+The one command that imports a framework: it checks the restore against
+Keras's own `preprocess_input`, so Keras is imported, quietly and with
+Ctrl-C held until the import ends (`terminal.framework_import`). Its
+functions stay importable as `keras_deprocess.cli.run_demo` and
+`load_demo_image`.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from keras_deprocess.cli.arguments import add_command, examples
+from keras_deprocess.cli.commands.canvas import contact_sheet
 from keras_deprocess.cli.io.atomic import WriteError, write_atomically
-from keras_deprocess.cli.io.png import PngWriter
-from keras_deprocess.cli.sheet import contact_sheet
-from keras_deprocess.cli.terminal import framework_import, safe
-from keras_deprocess.errors import DeprocessError
-from keras_deprocess.images import demo_image, naive_view
-from keras_deprocess.registry import list_models
-from keras_deprocess.restore import restore_original_image_from_array
+from keras_deprocess.cli.io.images import write_image
+from keras_deprocess.cli.library import (
+    DeprocessError,
+    demo_image,
+    import_keras,
+    list_models,
+    naive_view,
+    restore_original_image_from_array,
+)
+from keras_deprocess.cli.terminal import ArgumentParser, framework_import, safe
 
-__all__ = ["load_demo_image", "run_demo"]
+__all__ = ["add_parser", "load_demo_image", "run", "run_demo"]
 
 DEMO_SHEET_MODELS = ("VGG16", "InceptionV3", "DenseNet121", "EfficientNetB0")
 EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
+    parser = add_command(
+        subparsers,
+        "demo",
+        help="round-trip the shipped photo through every keras.applications model",
+        description="Preprocess the shipped photograph with Keras's own preprocess_input for every "
+        "keras.applications model, restore it, and print one row per model. Exits 1 if any uint8 "
+        "round trip is not exact. With --out, also writes before_after.png.",
+        epilog=examples("keras-deprocess demo", "keras-deprocess demo --out demo/"),
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="also write the before/after sheet, before_after.png, here"
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite an existing before_after.png")
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_demo(out_dir=args.out, force=args.force)
 
 
 def load_demo_image() -> np.ndarray:
@@ -37,8 +70,6 @@ def run_demo(out: Any = sys.stdout, out_dir: str | None = None, force: bool = Fa
     Returns:
         0 when every model's uint8 round trip is exact, else 1.
     """
-    from keras_deprocess._config import import_keras
-
     path = _sheet_path(out_dir, force) if out_dir is not None else None
     with framework_import():
         keras = import_keras()
@@ -89,9 +120,7 @@ def run_demo(out: Any = sys.stdout, out_dir: str | None = None, force: bool = Fa
         )
 
         def write(f: Any) -> None:
-            writer = PngWriter(f, *sheet.shape)
-            writer.write(sheet)
-            writer.close()
+            write_image(f, sheet, "png")
 
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

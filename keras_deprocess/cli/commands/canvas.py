@@ -1,9 +1,10 @@
-"""Contact sheets: a canvas of known size, and thumbnails made as the rows stream.
+"""Contact sheets, for `sheet` and `demo`: a canvas of known size, and thumbnails made as rows stream.
 
 The sheet's size is known from the headers before any data is read, and
 refused above `SHEET_MAX_PIXELS`. Each image is shrunk by an integer factor
 (a box average) band by band, straight into its place on the sheet, so
-neither a huge image nor many images are ever held whole.
+neither a huge image nor many images are ever held whole. `to_rgb` is the
+CLI's one grey-to-RGB helper (the library has its own, `images._rgb`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,17 @@ import math
 
 import numpy as np
 
-from keras_deprocess.images import GridLayout
+from keras_deprocess.cli.library import GridLayout
 
-__all__ = ["SHEET_MAX_PIXELS", "Canvas", "Thumbnail", "contact_sheet", "thumbnail_shape"]
+__all__ = [
+    "SHEET_MAX_PIXELS",
+    "Canvas",
+    "Thumbnail",
+    "contact_sheet",
+    "shrink_factor",
+    "thumbnail_shape",
+    "to_rgb",
+]
 
 SHEET_MAX_PIXELS = 1 << 24  # 16.8 megapixels: 48 MiB of RGB
 GAP, BACKGROUND, CAPTION_HEIGHT = 4, 32, 14
