@@ -58,6 +58,7 @@ from keras_deprocess.cli.terminal import ArgumentParser, safe, say
 __all__ = ["add_parser", "run"]
 
 EXIT_OK = 0
+GAMUT_SLICE_BYTES = 1 << 22  # out_of_gamut copies to float64: 4 MiB of float16 becomes 16
 
 
 def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
@@ -129,31 +130,22 @@ class GamutTally:
     """Pixels restored, and those clipped: outside sRGB for a Lab spec, outside [0, 255] for RGB.
 
     Values beyond [0, 255] from an RGB spec mean a wrong spec or an optimized
-    image that drifted; either way the user hears of it. The RGB count
-    compares the preprocessed values with per-channel bounds, two comparisons
-    a value, so it costs little beside the restore.
+    image that drifted; either way the user hears of it. The library's
+    `out_of_gamut` counts both kinds; it computes in float64, so each piece
+    is handed to it in slices of about `GAMUT_SLICE_BYTES`, which keeps its
+    copies small beside the chunk.
     """
 
     def __init__(self, spec: PreprocessSpec, data_format: str) -> None:
         self.spec, self.data_format = spec, data_format
         self.lab = not spec.is_affine
         self.outside = self.pixels = 0
-        self._bounds = None if self.lab else _preprocessed_bounds(spec)
 
-    def add(self, preprocessed: np.ndarray) -> None:
-        if self.lab:
-            report = out_of_gamut(preprocessed, self.spec, data_format=self.data_format)
+    def add(self, preprocessed: np.ndarray, layout: Layout) -> None:
+        for part in _slices(preprocessed, layout.row_axis + 1, GAMUT_SLICE_BYTES):
+            report = out_of_gamut(part, self.spec, data_format=self.data_format)
             self.outside += report.count
             self.pixels += report.pixels
-            return
-        assert self._bounds is not None
-        axis = -1 if self.data_format == "channels_last" else 1
-        shape = [1] * preprocessed.ndim
-        shape[axis] = preprocessed.shape[axis]
-        low, high = (np.broadcast_to(b, (shape[axis],)).reshape(shape) for b in self._bounds)
-        outside = ((preprocessed < low) | (preprocessed > high)).any(axis=axis)
-        self.outside += int(np.count_nonzero(outside))
-        self.pixels += outside.size
 
     def sentence(self) -> str:
         if self.lab:
@@ -169,18 +161,21 @@ class GamutTally:
         return {("out_of_gamut" if self.lab else "clipped"): self.outside, "pixels": self.pixels}
 
 
-def _preprocessed_bounds(spec: PreprocessSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Per stored channel, the preprocessed values that restore to -0.5 and 255.5."""
-    source, multiplier, offset = spec.inverse_affine()
-    channels = max(len(multiplier), len(source or ()))
-    multiplier_ = np.broadcast_to(np.asarray(multiplier, np.float64), (channels,))
-    offset_ = np.broadcast_to(np.asarray(offset, np.float64), (channels,))
-    low, high = np.empty(channels), np.empty(channels)
-    for restored_channel in range(channels):
-        stored = source[restored_channel] if source is not None else restored_channel
-        ends = (np.array([-0.5, 255.5]) - offset_[restored_channel]) / multiplier_[restored_channel]
-        low[stored], high[stored] = ends.min(), ends.max()
-    return low, high
+def _slices(images: np.ndarray, row_axis: int, most: int) -> Iterator[np.ndarray]:
+    """`images` (N, …) as views of at most about `most` bytes: whole images, or bands of rows."""
+    image_bytes = images[0].nbytes if len(images) else 0
+    if image_bytes <= most:
+        step = most // max(image_bytes, 1)
+        for first in range(0, len(images), step):
+            yield images[first : first + step]
+        return
+    rows = images.shape[row_axis]
+    step = max(1, rows * most // image_bytes)
+    for i in range(len(images)):
+        for top in range(0, rows, step):
+            index = [slice(i, i + 1)] + [slice(None)] * (images.ndim - 1)
+            index[row_axis] = slice(top, top + step)
+            yield images[tuple(index)]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -302,7 +297,7 @@ class _Run:
 
     def restore(self, preprocessed: np.ndarray, layout: Layout) -> np.ndarray:
         """Counted for the summary, restored, and channels last."""
-        self.gamut.add(preprocessed)
+        self.gamut.add(preprocessed, layout)
         restored = restore_original_image_from_array(preprocessed, self.spec, data_format=self.data_format)
         return to_channels_last(restored, layout)
 
