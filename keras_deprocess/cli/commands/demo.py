@@ -82,16 +82,7 @@ def run_demo(out: Any = sys.stdout, out_dir: str | None = None, force: bool = Fa
         # Keras writes into float input; hand it a copy.
         preprocessed = np.asarray(keras_preprocess(batch.astype("float32"), data_format="channels_last"))
         preprocessed_by_model[entry.name] = preprocessed
-        restored = restore_original_image_from_array(
-            preprocessed, entry.name, data_format="channels_last", dtype="float32", clip=False
-        )
-        max_error = float(np.abs(restored - batch).max())
-        exact = bool(
-            np.array_equal(
-                restore_original_image_from_array(preprocessed, entry.name, data_format="channels_last"),
-                batch,
-            )
-        )
+        max_error, exact = _round_trip(preprocessed, entry.name, batch)
         rows.append((entry.name, entry.module, entry.mode, max_error, exact))
 
     print(
@@ -106,27 +97,7 @@ def run_demo(out: Any = sys.stdout, out_dir: str | None = None, force: bool = Fa
     for name, module, mode, max_error, exact in rows:
         print(f"{name:<18} {module:<20} {mode:<9} {max_error:>20.3e}  {'yes' if exact else 'NO'}", file=out)
     if path is not None:
-        cells = [
-            [
-                naive_view(preprocessed_by_model[name][0]),
-                restore_original_image_from_array(
-                    preprocessed_by_model[name][0], name, data_format="channels_last"
-                ),
-            ]
-            for name in DEMO_SHEET_MODELS
-        ]
-        sheet = contact_sheet(
-            cells, 2, "per model: naive imshow | restored (" + ", ".join(DEMO_SHEET_MODELS) + ")"
-        )
-
-        def write(f: Any) -> None:
-            write_image(f, sheet, "png")
-
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise WriteError(f"--out {safe(path.parent)}: cannot be made ({error.strerror})") from None
-        write_atomically(path, write, force=force)
+        _write_before_after(path, preprocessed_by_model, force=force)
         print(f"wrote {safe(path)}", file=out)
     failures = [row[0] for row in rows if not row[4]]
     if failures:
@@ -134,6 +105,46 @@ def run_demo(out: Any = sys.stdout, out_dir: str | None = None, force: bool = Fa
         return EXIT_FAILED
     print(f"OK: all {len(rows)} models restore the original uint8 image exactly.", file=out)
     return EXIT_OK
+
+
+def _round_trip(preprocessed: np.ndarray, model: str, batch: np.ndarray) -> tuple[float, bool]:
+    """(the largest float error, whether the uint8 restore is exact) of one model's round trip."""
+    restored = restore_original_image_from_array(
+        preprocessed, model, data_format="channels_last", dtype="float32", clip=False
+    )
+    max_error = float(np.abs(restored - batch).max())
+    exact = bool(
+        np.array_equal(
+            restore_original_image_from_array(preprocessed, model, data_format="channels_last"),
+            batch,
+        )
+    )
+    return max_error, exact
+
+
+def _write_before_after(path: Path, preprocessed_by_model: dict[str, np.ndarray], *, force: bool) -> None:
+    """Per model of `DEMO_SHEET_MODELS`, the naive view beside the restored image; its folder made here."""
+    cells = [
+        [
+            naive_view(preprocessed_by_model[name][0]),
+            restore_original_image_from_array(
+                preprocessed_by_model[name][0], name, data_format="channels_last"
+            ),
+        ]
+        for name in DEMO_SHEET_MODELS
+    ]
+    sheet = contact_sheet(
+        cells, 2, "per model: naive imshow | restored (" + ", ".join(DEMO_SHEET_MODELS) + ")"
+    )
+
+    def write(f: Any) -> None:
+        write_image(f, sheet, "png")
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise WriteError(f"--out {safe(path.parent)}: cannot be made ({error.strerror})") from None
+    write_atomically(path, write, force=force)
 
 
 def _sheet_path(out_dir: str, force: bool) -> Path:
