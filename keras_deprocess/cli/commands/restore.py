@@ -126,58 +126,6 @@ def _describe(entries: list[ArrayEntry]) -> Any:
     return lambda i: f"array {shown(entries[i].key)}"
 
 
-class GamutTally:
-    """Pixels restored, and those clipped: outside sRGB for a Lab spec, outside [0, 255] for RGB.
-
-    Values beyond [0, 255] from an RGB spec mean a wrong spec or an optimized
-    image that drifted; either way the user hears of it. The library's
-    `out_of_gamut` counts both kinds; it computes in float64, so each piece
-    is handed to it in slices of about `GAMUT_SLICE_BYTES`, which keeps its
-    copies small beside the chunk.
-    """
-
-    def __init__(self, spec: PreprocessSpec, data_format: str) -> None:
-        self.spec, self.data_format = spec, data_format
-        self.lab = not spec.is_affine
-        self.outside = self.pixels = 0
-
-    def add(self, preprocessed: np.ndarray, layout: Layout) -> None:
-        for part in _slices(preprocessed, layout.row_axis + 1, GAMUT_SLICE_BYTES):
-            report = out_of_gamut(part, self.spec, data_format=self.data_format)
-            self.outside += report.count
-            self.pixels += report.pixels
-
-    def sentence(self) -> str:
-        if self.lab:
-            return f"; {self.outside} of {self.pixels} pixels were outside the sRGB gamut and were clipped"
-        if self.outside:
-            return (
-                f"; {self.outside} of {self.pixels} pixels had values outside [0, 255] and were clipped "
-                "(is --model right?)"
-            )
-        return ""
-
-    def summary(self) -> dict[str, int]:
-        return {("out_of_gamut" if self.lab else "clipped"): self.outside, "pixels": self.pixels}
-
-
-def _slices(images: np.ndarray, row_axis: int, most: int) -> Iterator[np.ndarray]:
-    """`images` (N, …) as views of at most about `most` bytes: whole images, or bands of rows."""
-    image_bytes = images[0].nbytes if len(images) else 0
-    if image_bytes <= most:
-        step = most // max(image_bytes, 1)
-        for first in range(0, len(images), step):
-            yield images[first : first + step]
-        return
-    rows = images.shape[row_axis]
-    step = max(1, rows * most // image_bytes)
-    for i in range(len(images)):
-        for top in range(0, rows, step):
-            index = [slice(i, i + 1)] + [slice(None)] * (images.ndim - 1)
-            index[row_axis] = slice(top, top + step)
-            yield images[tuple(index)]
-
-
 def run(args: argparse.Namespace) -> int:
     spec = get_spec(args.model)
     data_format = resolve_data_format(args.data_format)
@@ -376,6 +324,58 @@ def _progress(args: argparse.Namespace, total: int) -> Iterator[Any]:
         total=total, unit="image", disable=True if args.quiet or args.json else None, leave=False
     ) as bar:
         yield bar
+
+
+class GamutTally:
+    """Pixels restored, and those clipped: outside sRGB for a Lab spec, outside [0, 255] for RGB.
+
+    Values beyond [0, 255] from an RGB spec mean a wrong spec or an optimized
+    image that drifted; either way the user hears of it. The library's
+    `out_of_gamut` counts both kinds; it computes in float64, so each piece
+    is handed to it in slices of about `GAMUT_SLICE_BYTES`, which keeps its
+    copies small beside the chunk.
+    """
+
+    def __init__(self, spec: PreprocessSpec, data_format: str) -> None:
+        self.spec, self.data_format = spec, data_format
+        self.lab = not spec.is_affine
+        self.outside = self.pixels = 0
+
+    def add(self, preprocessed: np.ndarray, layout: Layout) -> None:
+        for part in _slices(preprocessed, layout.row_axis + 1, GAMUT_SLICE_BYTES):
+            report = out_of_gamut(part, self.spec, data_format=self.data_format)
+            self.outside += report.count
+            self.pixels += report.pixels
+
+    def sentence(self) -> str:
+        if self.lab:
+            return f"; {self.outside} of {self.pixels} pixels were outside the sRGB gamut and were clipped"
+        if self.outside:
+            return (
+                f"; {self.outside} of {self.pixels} pixels had values outside [0, 255] and were clipped "
+                "(is --model right?)"
+            )
+        return ""
+
+    def summary(self) -> dict[str, int]:
+        return {("out_of_gamut" if self.lab else "clipped"): self.outside, "pixels": self.pixels}
+
+
+def _slices(images: np.ndarray, row_axis: int, most: int) -> Iterator[np.ndarray]:
+    """`images` (N, …) as views of at most about `most` bytes: whole images, or bands of rows."""
+    image_bytes = images[0].nbytes if len(images) else 0
+    if image_bytes <= most:
+        step = most // max(image_bytes, 1)
+        for first in range(0, len(images), step):
+            yield images[first : first + step]
+        return
+    rows = images.shape[row_axis]
+    step = max(1, rows * most // image_bytes)
+    for i in range(len(images)):
+        for top in range(0, rows, step):
+            index = [slice(i, i + 1)] + [slice(None)] * (images.ndim - 1)
+            index[row_axis] = slice(top, top + step)
+            yield images[tuple(index)]
 
 
 def _print_restore_json(
