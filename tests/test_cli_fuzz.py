@@ -15,7 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cli import Member, npy_header, write_zip
 
-from keras_deprocess.cli.arrayfiles import ArrayFile, InputFileError, check_array, read_npy_header
+from keras_deprocess.cli.io.arrays import ArrayFile
+from keras_deprocess.cli.io.npy import InputFileError, check_array, read_npy_header
+from keras_deprocess.cli.io.sampling import sample
 from keras_deprocess.errors import DeprocessError
 
 FUZZ = settings(
@@ -197,7 +199,7 @@ def test_npz_archives_read_or_raise_an_input_error(tmp_path, archive, row_axis):
                 for _ in source.pieces(entry, 4096, row_axis):
                     pass
                 if entry.images:
-                    values, _ = source.sample(entry, 2, limit=2, pixels=64, budget=4096)
+                    values, _ = sample(source, entry, 2, limit=2, pixels=64, budget=4096)
                     assert values.shape[1] == entry.image_shape[2]
     except InputFileError:
         pass

@@ -485,7 +485,7 @@ def test_images_larger_than_the_chunk_stream_in_bands(tmp_path, capsys, image_fo
     for i, original in enumerate(originals):
         restored = np.asarray(Image.open(tmp_path / "d_restored" / f"big_{i}.{image_format}"))
         if image_format == "jpg":  # lossy: the same bytes as Pillow's JPEG of the original
-            from keras_deprocess.cli.writers import encode_with_pillow
+            from keras_deprocess.cli.io.images import encode_with_pillow
 
             reference = io.BytesIO()
             encode_with_pillow(original, "jpg", reference)
@@ -570,7 +570,7 @@ def test_force_replaces_files_but_never_a_folder(tmp_path, capsys):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_thumbnails_from_any_bands_equal_the_block_average(seed):
-    from keras_deprocess.cli.sheet import Thumbnail, thumbnail_shape
+    from keras_deprocess.cli.commands.canvas import Thumbnail, thumbnail_shape
 
     rng = np.random.default_rng(seed)
     height, width, factor = int(rng.integers(1, 60)), int(rng.integers(1, 60)), int(rng.integers(1, 8))

@@ -121,7 +121,8 @@ def test_a_fortran_order_member_is_never_materialized(tmp_path):
 
 
 def test_the_archive_is_opened_once(tmp_path, monkeypatch, capsys):
-    from keras_deprocess.cli import arrayfiles, main
+    from keras_deprocess.cli import main
+    from keras_deprocess.cli.io import arrays
 
     np.savez(tmp_path / "many.npz", **{f"k{i}": np.zeros((1, 2, 2, 3), np.float32) for i in range(50)})
     opened: list[object] = []
@@ -132,7 +133,7 @@ def test_the_archive_is_opened_once(tmp_path, monkeypatch, capsys):
             opened.append(args[0])
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(arrayfiles.zipfile, "ZipFile", CountingZipFile)
+    monkeypatch.setattr(arrays.zipfile, "ZipFile", CountingZipFile)
     for arguments in (
         ["restore", "many.npz", "--model", "VGG16", "--quiet"],
         ["detect", "many.npz", "--json"],
@@ -145,8 +146,8 @@ def test_the_archive_is_opened_once(tmp_path, monkeypatch, capsys):
 
 
 def _headers_and_plan(path: Path) -> float:
-    from keras_deprocess.cli.arrayfiles import ArrayFile
-    from keras_deprocess.cli.planning import existing_outputs, plan_outputs, safe_stem
+    from keras_deprocess.cli.io.arrays import ArrayFile
+    from keras_deprocess.cli.io.planning import existing_outputs, plan_outputs, safe_stem
 
     start = time.perf_counter()
     with ArrayFile(path) as source:

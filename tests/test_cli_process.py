@@ -128,12 +128,12 @@ def test_help_fits_the_terminal_and_keeps_examples_as_written(tmp_path, command,
 
 
 def test_an_internal_error_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
-    from keras_deprocess.cli import commands
+    from keras_deprocess.cli.commands import models
 
     def broken(args):
         raise RuntimeError("something unforeseen\nsecond line")
 
-    monkeypatch.setattr(commands, "command_models", broken)
+    monkeypatch.setattr(models, "run", broken)
     result = cli("models", cwd=tmp_path, capsys=capsys)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
@@ -149,12 +149,12 @@ def test_argparse_errors_exit_2_with_usage(tmp_path):
 
 
 def test_an_os_error_that_escapes_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
-    from keras_deprocess.cli import commands
+    from keras_deprocess.cli.commands import models
 
     def denied(args):
         raise PermissionError(13, "Permission denied", "out/x\x1b.png")
 
-    monkeypatch.setattr(commands, "command_models", denied)
+    monkeypatch.setattr(models, "run", denied)
     result = cli("models", cwd=tmp_path, capsys=capsys)
     assert (result.returncode, result.stderr) == (
         1,

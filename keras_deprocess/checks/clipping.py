@@ -21,8 +21,8 @@ from keras_deprocess.kernels.colour import negative_z, rgb_from_lab
 
 __all__ = ["Clipped", "clipped_pixels"]
 
-# Pixels converted at a time for a Lab spec: its float64 temporaries stay small.
-_LAB_BLOCK = 1 << 16
+# Pixels judged at a time: the temporaries (float64 for Lab) stay small.
+_BLOCK_PIXELS = 1 << 16
 _NUMPY = NumpyBackend()
 
 
@@ -37,18 +37,19 @@ def clipped_pixels(pixels: np.ndarray, spec: PreprocessSpec) -> Clipped:
     """Which pixels of `pixels` (channels last, any leading shape) restore outside the image.
 
     A pixel clips when any of its channels restores beyond half a level
-    outside [0, 255], so that rounding and clipping change it.
+    outside [0, 255], so that rounding and clipping change it. Computed in
+    blocks of pixels, so the scratch memory stays small whatever the size.
     """
-    if spec.is_affine:
-        low, high = preprocessed_bounds(spec)
-        with np.errstate(invalid="ignore"):
-            mask = ((pixels < low) | (pixels > high)).any(axis=-1)
-        return Clipped(np.asarray(mask), 0)
     flat = pixels.reshape(-1, pixels.shape[-1])
     mask = np.zeros(len(flat), bool)
     below_z = 0
+    bounds = preprocessed_bounds(spec) if spec.is_affine else None
     with np.errstate(over="ignore", invalid="ignore"):
-        for block in flat_blocks(len(flat), _LAB_BLOCK):
+        for block in flat_blocks(len(flat), _BLOCK_PIXELS):
+            if bounds is not None:
+                values = flat[block]
+                mask[block] = ((values < bounds[0]) | (values > bounds[1])).any(axis=1)
+                continue
             lab = apply_affine(_NUMPY, flat[block].astype(np.float64), spec.inverse_affine(), 1, "float64")
             below_z += int(np.count_nonzero(negative_z(_NUMPY, lab, 1)))
             mask[block] = outside_image(rgb_from_lab(_NUMPY, lab, 1)).any(axis=1)

@@ -15,7 +15,6 @@ import contextlib
 import os
 import signal
 import sys
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,8 +28,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     for name, value in FRAMEWORK_QUIET.items():
         os.environ.setdefault(name, value)
-    previous = _interrupt_on_sigterm()
+    previous = None
     try:
+        from keras_deprocess.cli.terminal import interrupt_on_sigterm
+
+        previous = interrupt_on_sigterm()
         return _run(argv)
     except KeyboardInterrupt:
         _stderr("keras-deprocess: interrupted; no partial output was left.")
@@ -45,8 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
+    # Light modules only, before the error handling is in place; the parser,
+    # the commands and the library behind them load inside it.
+    from keras_deprocess.cli.io.atomic import WriteError
     from keras_deprocess.cli.terminal import error_line, safe
-    from keras_deprocess.cli.writers import WriteError
     from keras_deprocess.errors import DeprocessError, speaking_cli
 
     try:
@@ -89,13 +93,10 @@ def _run(argv: Sequence[str] | None) -> int:
 
 
 def _dispatch(args: Any) -> int:
-    if args.command_name == "demo":
-        from keras_deprocess.cli.demo import run_demo
+    """The chosen command's `run`, looked up when called (tests replace it)."""
+    from keras_deprocess.cli.parser import COMMANDS
 
-        return run_demo(out_dir=args.out, force=args.force)
-    from keras_deprocess.cli import commands
-
-    return int(getattr(commands, f"command_{args.command_name}")(args))
+    return int(COMMANDS[args.command_name].run(args))
 
 
 def _exit_now_if_an_import_was_cut_short(code: int) -> None:
@@ -128,14 +129,3 @@ def _silence_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError):
         pass
-
-
-def _interrupt_on_sigterm() -> Any:
-    """SIGTERM stops the run like Ctrl-C, so that the same clean-up runs."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, interrupt)

@@ -1,4 +1,4 @@
-"""What the command line prints, and how: safely, quietly, within the terminal's width.
+"""What the command line prints and how, and what a signal does: the CLI's one home for both.
 
 - `safe` escapes every character a terminal could act on (C0/C1 controls,
   escape sequences, bidi overrides, line breaks), so names from a file
@@ -8,6 +8,11 @@
   `TF_CPP_MIN_LOG_LEVEL` applies), and holds Ctrl-C until the import ends.
 - `HelpFormatter` wraps prose to the terminal (at most 100 columns) and
   keeps indented example lines exactly as written.
+- Signals: `interrupt_on_sigterm` makes SIGTERM stop a run as Ctrl-C does,
+  so that one clean-up path serves both; `framework_import` holds them
+  while native code loads; `deferred_signals` ignores them during the last
+  steps of a write, which must not stop half-way. Handlers can be set only
+  in the main thread; elsewhere each of these does nothing.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ import argparse
 import contextlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import textwrap
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,12 +50,83 @@ def error_line(message: str) -> str:
     return f"keras-deprocess: error: {safe(message)}"
 
 
+# -- signals -----------------------------------------------------------------------
+
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _in_main_thread() -> bool:
+    """Whether signal handlers can be set here: only the main thread may."""
+    return threading.current_thread() is threading.main_thread()
+
+
+def interrupt_on_sigterm() -> Any:
+    """SIGTERM stops the run like Ctrl-C, so that the same clean-up runs.
+
+    Returns:
+        The previous handler, to restore; None outside the main thread.
+    """
+    if not _in_main_thread():
+        return None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM are held off while the block runs, and then dropped.
+
+    For the last steps, which must not stop half-way: moving files into
+    place (the run then ends normally) and cleaning up after an error or an
+    interruption (which is already ending the run).
+    """
+    if not _in_main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in INTERRUPTS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 _interrupted_imports: list[bool] = []
 
 
 def import_was_interrupted() -> bool:
     """Whether a second signal cut a framework's import short (its native half may be broken)."""
     return bool(_interrupted_imports)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """A first SIGINT or SIGTERM waits for the block's end, then interrupts; a second one, at once."""
+    if not _in_main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        if received:
+            _interrupted_imports.append(True)
+            raise KeyboardInterrupt
+        received.append(signum)
+
+    previous = {s: signal.signal(s, hold) for s in INTERRUPTS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if received:
+        raise KeyboardInterrupt
+
+
+# -- framework imports -------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -65,32 +143,6 @@ def framework_import() -> Iterator[None]:
     """
     with _signals_held(), _native_stderr_hidden():
         yield
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-
-    def hold(signum: int, frame: Any) -> None:
-        if received:
-            _interrupted_imports.append(True)
-            raise KeyboardInterrupt
-        received.append(signum)
-
-    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    if received:
-        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager

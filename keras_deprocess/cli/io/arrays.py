@@ -2,12 +2,9 @@
 
 - The file is opened once, and an `.npz` archive's member table is read
   once: time is linear in members.
-- Headers are parsed here, not by `np.load`: the magic bytes, a header of at
-  most 10000 bytes (NumPy's own limit), a dict literal with exactly NumPy's
-  three keys, a shape of non-negative integers (no bools), and a float16,
-  float32 or float64 dtype. Object arrays (which need pickle) are refused;
-  no pickle is ever loaded. Every problem is an `InputFileError` naming the
-  file and the npz key.
+- Every header is checked (`npy.read_npy_header`, `npy.check_array`)
+  before any data is read, so a command can refuse a file, or plan all
+  its outputs, from the headers alone.
 - Only what NumPy writes is read from an archive: stored or deflated
   members, unencrypted. The declared sizes are checked against the header;
   the data itself is checked as it streams (it may still end early).
@@ -18,36 +15,30 @@
   counts the whole file against the process's resident memory.
 - Fortran-order arrays are not contiguous per image: they are read whole,
   straight into one Fortran-ordered buffer (no second copy), and must fit
-  the budget; `sample` reads them as a stream at any size.
+  the budget (`sampling` reads them as a stream at any size).
 """
 
 from __future__ import annotations
 
-import ast
-import functools
 import math
 import os
 import struct
-import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, NamedTuple, cast
+from typing import IO, Any, cast
 
 import numpy as np
 
+from keras_deprocess.cli.io.npy import InputFileError, check_array, read_npy_header
+from keras_deprocess.cli.library import shown
 from keras_deprocess.cli.terminal import safe
-from keras_deprocess.errors import DeprocessError, shown
 
-__all__ = ["ArrayEntry", "ArrayFile", "InputFileError", "Piece", "read_npy_header"]
+__all__ = ["DEFAULT_CHUNK_BYTES", "ArrayEntry", "ArrayFile", "Piece", "Stream", "native"]
 
 DEFAULT_CHUNK_BYTES = 64 << 20
-MAX_HEADER_BYTES = 10000  # NumPy's default max_header_size
-MAX_SIDE = 65535  # pixels, per image dimension
-MAGIC = b"\x93NUMPY"
-SUPPORTED_DTYPES = ("float16", "float32", "float64")
 READ_PIECE = 1 << 20  # zip members are read in pieces: ZipExtFile.read allocates what it returns
 NUMPY_COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 ZIP_METHODS = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "deflate64", 93: "zstandard"}
@@ -73,15 +64,13 @@ def _bytes(array: np.ndarray) -> memoryview:
     return memoryview(cast(Any, array)).cast("B")
 
 
-class InputFileError(DeprocessError):
-    """A problem with an input file; the message names the file and, for npz, the key."""
-
-
-class Header(NamedTuple):
-    shape: tuple[int, ...]
-    dtype: np.dtype[Any]
-    fortran_order: bool
-    length: int  # bytes from the start of the .npy to its data
+def native(raw: np.ndarray, entry: ArrayEntry, shape: tuple[int, ...]) -> np.ndarray:
+    """`raw` bytes of `entry` as its values of `shape`, swapped in place to native byte order."""
+    data = raw.view(entry.dtype).reshape(shape)
+    if not entry.dtype.isnative:
+        data.byteswap(inplace=True)
+        data = data.view(entry.dtype.newbyteorder("="))
+    return data
 
 
 @dataclass(frozen=True)
@@ -130,113 +119,10 @@ class Piece:
     rows: tuple[int, int] | None = None
 
 
-# -- headers -------------------------------------------------------------------
-
-
-def read_npy_header(read: Callable[[int], bytes]) -> Header:
-    """Parse a `.npy` header from `read(n)` (which returns at most n bytes).
-
-    Raises:
-        InputFileError: With a message that does not name the file; the
-            caller adds it. Nothing else, whatever the bytes.
-    """
-    magic = read(8)
-    if not magic:
-        raise InputFileError("is empty, not a .npy array")
-    if len(magic) < 8 or magic[:6] != MAGIC:
-        raise InputFileError(f"is not a .npy array (it does not start with NumPy's magic bytes {MAGIC!r})")
-    version = (magic[6], magic[7])
-    if version not in ((1, 0), (2, 0), (3, 0)):
-        raise InputFileError(
-            f"is a .npy of format version {version[0]}.{version[1]}; expected 1.0, 2.0 or 3.0"
-        )
-    size_field = read(2 if version == (1, 0) else 4)
-    if len(size_field) < (2 if version == (1, 0) else 4):
-        raise InputFileError("is not a valid .npy array: it ends inside its header")
-    length = int.from_bytes(size_field, "little")
-    if length > MAX_HEADER_BYTES:
-        raise InputFileError(
-            f"has a {length}-byte .npy header; NumPy writes about 128 bytes for an array, and "
-            f"headers over {MAX_HEADER_BYTES} bytes are refused"
-        )
-    raw = read(length)
-    if len(raw) < length:
-        raise InputFileError("is not a valid .npy array: it ends inside its header")
-    shape, dtype, fortran_order = _parse_header(raw, version == (3, 0))
-    return Header(shape, dtype, fortran_order, 6 + 2 + len(size_field) + length)
-
-
-@functools.lru_cache(maxsize=256)
-def _parse_header(raw: bytes, utf8: bool) -> tuple[tuple[int, ...], np.dtype[Any], bool]:
-    """The header dict's fields, checked. Cached: the arrays of an archive often share one header."""
-    try:
-        fields = ast.literal_eval(raw.decode("utf-8" if utf8 else "latin1"))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError, OverflowError):
-        raise InputFileError("is not a valid .npy array: its header is not a Python dict literal") from None
-    if not isinstance(fields, dict) or set(fields) != {"descr", "fortran_order", "shape"}:
-        raise InputFileError(
-            "is not a valid .npy array: its header must be a dict with exactly the keys "
-            "'descr', 'fortran_order' and 'shape'"
-        )
-    shape = fields["shape"]
-    if not isinstance(shape, tuple) or not all(type(d) is int for d in shape):
-        raise InputFileError(
-            f"has an invalid shape {shown(shape)} in its header; expected a tuple of integers"
-        )
-    if any(d < 0 for d in shape):
-        raise InputFileError(f"has a negative dimension in its shape {shown(shape)}")
-    if type(fields["fortran_order"]) is not bool:
-        raise InputFileError(f"has an invalid fortran_order {shown(fields['fortran_order'])} in its header")
-    return shape, _dtype(fields["descr"]), fields["fortran_order"]
-
-
-def _dtype(descr: Any) -> np.dtype[Any]:
-    if isinstance(descr, list):
-        raise InputFileError(
-            "holds a structured array (a dtype with fields); expected float16, float32 or float64 "
-            "preprocessed data"
-        )
-    if not isinstance(descr, str) or len(descr) > 64:
-        raise InputFileError(f"has an invalid dtype {shown(descr)} in its header")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            return np.dtype(descr)
-    except (TypeError, ValueError, KeyError, SyntaxError, OverflowError, MemoryError, Warning):
-        raise InputFileError(f"has an unknown dtype {shown(descr)} in its header") from None
-
-
-def check_array(header: Header) -> None:
-    """What the command line can restore: a float image or batch of a sane size."""
-    dtype, shape = header.dtype, header.shape
-    if dtype.hasobject:
-        raise InputFileError(
-            "holds Python objects, which only pickle can load; keras-deprocess never unpickles "
-            "(refusing to unpickle an untrusted file). Save plain float arrays with numpy.save."
-        )
-    if dtype.kind != "f" or dtype.name not in SUPPORTED_DTYPES:
-        name = dtype.name if dtype.kind != "V" else "a structured or sub-array dtype"
-        hint = " (raw pixels: nothing to restore)" if dtype.kind in "iub" else ""
-        raise InputFileError(
-            f"has dtype {name}{hint}; expected float16, float32 or float64 preprocessed data"
-        )
-    if len(shape) not in (3, 4):
-        raise InputFileError(
-            f"has shape {shown(shape)}; expected one image (rank 3) or a batch of images (rank 4)"
-        )
-    image = shape[-3:]
-    if 0 in image:
-        raise InputFileError(
-            f"has shape {shape}: an image needs at least one row, one column and one channel"
-        )
-    if max(image) > MAX_SIDE:
-        raise InputFileError(f"has shape {shown(shape)}: image dimensions above {MAX_SIDE} are refused")
-
-
 # -- the file ------------------------------------------------------------------
 
 
-class _Stream:
+class Stream:
     """Forward reads from one array's data, in a file shared with other streams."""
 
     def __init__(
@@ -264,7 +150,9 @@ class _Stream:
             raise self._fail("ends early: the file is truncated, or changed while it was read")
         return data
 
-    def fill(self, target: memoryview) -> None:
+    def fill(self, array: np.ndarray) -> None:
+        """Read exactly the bytes of `array` (contiguous) into it."""
+        target = _bytes(array)
         filled = 0
         while filled < len(target):
             data = self._read_some(min(len(target) - filled, READ_PIECE))
@@ -423,7 +311,7 @@ class ArrayFile:
 
     # -- data ----------------------------------------------------------------------
 
-    def _stream(self, entry: ArrayEntry, offset: int = 0) -> _Stream:
+    def stream(self, entry: ArrayEntry, offset: int = 0) -> Stream:
         """A forward reader of `entry`'s data from byte `offset` of the data."""
 
         def fail(message: str) -> InputFileError:
@@ -431,13 +319,13 @@ class ArrayFile:
 
         if entry.member is None:
             shared = _SharedFile(self._file, entry.data_offset + offset)
-            return _Stream(shared.read, fail, shared.jump)
+            return Stream(shared.read, fail, shared.jump)
         assert self._archive is not None
         try:
             member = self._archive.open(entry.member)
         except READ_ERRORS as error:
             raise fail(f"cannot be read ({_reason(error)})") from None
-        stream = _Stream(member.read, fail)
+        stream = Stream(member.read, fail)
         stream.skip(entry.data_offset + offset)
         return stream
 
@@ -461,22 +349,15 @@ class ArrayFile:
             for image in range(count):
                 yield from self._bands(entry, image, budget, row_axis)
 
-    def _native(self, raw: np.ndarray, entry: ArrayEntry, shape: tuple[int, ...]) -> np.ndarray:
-        data = raw.view(entry.dtype).reshape(shape)
-        if not entry.dtype.isnative:
-            data.byteswap(inplace=True)
-            data = data.view(entry.dtype.newbyteorder("="))
-        return data
-
     def _image_chunks(self, entry: ArrayEntry, budget: int, images: int) -> Iterator[Piece]:
         per_chunk = max(1, min(images, budget // entry.image_bytes))
         raw = np.empty(per_chunk * entry.image_bytes, np.uint8)
-        stream = self._stream(entry)
+        stream = self.stream(entry)
         for first in range(0, images, per_chunk):
             count = min(per_chunk, images - first)
             view = raw[: count * entry.image_bytes]
-            stream.fill(_bytes(view))
-            yield Piece(first, self._native(view, entry, (count, *entry.image_shape)))
+            stream.fill(view)
+            yield Piece(first, native(view, entry, (count, *entry.image_shape)))
 
     def _bands(self, entry: ArrayEntry, image: int, budget: int, row_axis: int) -> Iterator[Piece]:
         shape = entry.image_shape
@@ -486,84 +367,24 @@ class ArrayFile:
         rows_per_band = max(1, min(height, budget // (row_bytes * planes)))
         start = image * entry.image_bytes
         plane_bytes = height * row_bytes
-        streams = [self._stream(entry, start + p * plane_bytes) for p in range(planes)]
+        streams = [self.stream(entry, start + p * plane_bytes) for p in range(planes)]
         raw = np.empty(planes * rows_per_band * row_bytes, np.uint8)
         for top in range(0, height, rows_per_band):
             rows = min(rows_per_band, height - top)
             view = raw[: planes * rows * row_bytes].reshape(planes, rows * row_bytes)
             for plane, stream in enumerate(streams):
-                stream.fill(_bytes(view[plane]))
+                stream.fill(view[plane])
             band_shape = (1, *shape[:row_axis], rows, *shape[row_axis + 1 :])
-            yield Piece(image, self._native(view, entry, band_shape), (top, top + rows))
+            yield Piece(image, native(view, entry, band_shape), (top, top + rows))
 
     def _whole_fortran(self, entry: ArrayEntry) -> np.ndarray:
         data = np.empty(entry.shape, entry.dtype, order="F")
         # Column-major bytes are the transpose's row-major bytes.
-        self._stream(entry).fill(_bytes(data.T.reshape(-1).view(np.uint8)))
+        self.stream(entry).fill(data.T.reshape(-1).view(np.uint8))
         if not entry.dtype.isnative:
             data.byteswap(inplace=True)
             data = data.view(entry.dtype.newbyteorder("="))
         return data if entry.batched else data[None]
-
-    def sample(
-        self, entry: ArrayEntry, channel_axis: int, limit: int, pixels: int, budget: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Up to `pixels` pixels, evenly spread over the first `limit` images, read as a stream.
-
-        Memory is bounded by the sample and the budget, whatever the array's
-        size or order. `channel_axis` is the channel axis of one image.
-
-        Returns:
-            (values, image): values (P, C) float64, and each pixel's image index.
-        """
-        image_shape = entry.image_shape
-        channels = image_shape[channel_axis]
-        plane = tuple(d for i, d in enumerate(image_shape) if i != channel_axis)  # (H, W)
-        used = min(limit, entry.images)
-        total = used * plane[0] * plane[1]
-        step = max(1, -(-total // pixels))
-        chosen = np.arange(0, total, step, dtype=np.int64)
-        image, row, column = np.unravel_index(chosen, (used, *plane))
-        # Element strides of the stored array, in its own order.
-        shape = entry.shape
-        if entry.fortran_order:
-            strides = np.cumprod((1, *shape[:-1]), dtype=np.int64)
-        else:
-            strides = np.cumprod((1, *shape[::-1][:-1]), dtype=np.int64)[::-1]
-        image_stride = strides[0] if entry.batched else 0
-        axes = list(strides[1:] if entry.batched else strides)
-        channel_stride = axes.pop(channel_axis)
-        base = image * image_stride + row * axes[0] + column * axes[1]
-        offsets = (base[:, None] + np.arange(channels, dtype=np.int64)[None, :] * channel_stride).reshape(-1)
-        values = self._gather(entry, offsets, budget).reshape(len(chosen), channels)
-        return values, np.asarray(image, np.int64)
-
-    def _gather(self, entry: ArrayEntry, offsets: np.ndarray, budget: int) -> np.ndarray:
-        """The elements at `offsets` (in elements), reading the data once from the start."""
-        order = np.argsort(offsets, kind="stable")
-        wanted = offsets[order]
-        out = np.empty(len(offsets), np.float64)
-        if len(offsets) == 0:
-            return out
-        itemsize = entry.dtype.itemsize
-        per_read = max(1, min(budget // itemsize, int(wanted[-1]) + 1))
-        buffer = np.empty(per_read * itemsize, np.uint8)
-        stream = self._stream(entry)
-        done, position = 0, 0
-        while done < len(wanted):
-            if wanted[done] >= position + per_read:  # nothing wanted here: skip it unread
-                skip = int(wanted[done] - position) // per_read * per_read
-                stream.skip(skip * itemsize)
-                position += skip
-                continue
-            count = min(per_read, int(wanted[-1]) + 1 - position)
-            view = buffer[: count * itemsize]
-            stream.fill(_bytes(view))
-            values = self._native(view, entry, (count,))
-            stop = int(np.searchsorted(wanted, position + count, side="left"))
-            out[order[done:stop]] = values[wanted[done:stop] - position]
-            done, position = stop, position + count
-        return out
 
 
 def _reason(error: BaseException) -> str:

@@ -30,8 +30,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from keras_deprocess.cli.library import DeprocessError, shown
 from keras_deprocess.cli.terminal import safe as _safe
-from keras_deprocess.errors import DeprocessError, shown
 
 __all__ = ["NAMINGS", "ArrayOutputs", "existing_outputs", "plan_outputs", "safe_stem"]
 

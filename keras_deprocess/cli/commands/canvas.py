@@ -1,9 +1,10 @@
-"""Contact sheets: a canvas of known size, and thumbnails made as the rows stream.
+"""Contact sheets, for `sheet` and `demo`: a canvas of known size, and thumbnails made as rows stream.
 
 The sheet's size is known from the headers before any data is read, and
 refused above `SHEET_MAX_PIXELS`. Each image is shrunk by an integer factor
 (a box average) band by band, straight into its place on the sheet, so
-neither a huge image nor many images are ever held whole.
+neither a huge image nor many images are ever held whole. `to_rgb` is the
+CLI's one grey-to-RGB helper (the library has its own, `images._rgb`).
 """
 
 from __future__ import annotations
@@ -12,21 +13,19 @@ import math
 
 import numpy as np
 
-from keras_deprocess.images import GridLayout
+from keras_deprocess.cli.library import GridLayout, to_rgb
 
-__all__ = ["SHEET_MAX_PIXELS", "Canvas", "Thumbnail", "contact_sheet", "thumbnail_shape"]
+__all__ = [
+    "SHEET_MAX_PIXELS",
+    "Canvas",
+    "Thumbnail",
+    "contact_sheet",
+    "shrink_factor",
+    "thumbnail_shape",
+]
 
 SHEET_MAX_PIXELS = 1 << 24  # 16.8 megapixels: 48 MiB of RGB
 GAP, BACKGROUND, CAPTION_HEIGHT = 4, 32, 14
-
-
-def to_rgb(image: np.ndarray) -> np.ndarray:
-    """(H, W) or (H, W, 1|3|4) → (H, W, 3): gray is repeated, alpha dropped."""
-    if image.ndim == 2:
-        image = image[..., None]
-    if image.shape[-1] == 1:
-        return np.repeat(image, 3, axis=-1)
-    return image[..., :3]
 
 
 def shrink_factor(height: int, width: int, size: int) -> int:

@@ -1,0 +1,392 @@
+"""`keras-deprocess restore`: one image file per image of a .npy/.npz, all or nothing.
+
+Everything that can be checked from the headers is checked first (layout,
+channels, each format's limits, Fortran order against the budget), and every
+output name is planned and checked against the disk, before any data is read
+or any file is written. The images then stream through the budget, are
+restored, and are written into a staging folder that is moved into place
+only when all are written. With --l-key and --ab-key, L and its ab are read
+side by side and merged into Lab first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from keras_deprocess.cli.arguments import (
+    MEMORY_NOTE,
+    add_chunk,
+    add_command,
+    add_input,
+    add_model,
+    examples,
+)
+from keras_deprocess.cli.commands.common import (
+    Layout,
+    check_finite,
+    check_fortran,
+    chunk_budget,
+    image_layout,
+    mib,
+    to_channels_last,
+)
+from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile
+from keras_deprocess.cli.io.atomic import Staging
+from keras_deprocess.cli.io.images import IMAGE_FORMATS, format_limit, image_sink, write_image
+from keras_deprocess.cli.io.planning import NAMINGS, ArrayOutputs, existing_outputs, plan_outputs, safe_stem
+from keras_deprocess.cli.library import (
+    DeprocessError,
+    PreprocessSpec,
+    get_spec,
+    merge_l_ab,
+    out_of_gamut,
+    resolve_data_format,
+    restore_original_image_from_array,
+    shown,
+)
+from keras_deprocess.cli.terminal import ArgumentParser, safe, say
+
+__all__ = ["add_parser", "run"]
+
+EXIT_OK = 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
+    parser = add_command(
+        subparsers,
+        "restore",
+        help="write one image file per image of a .npy/.npz",
+        description="Restore every image in a .npy or .npz file and write one image file each, named "
+        "from the file name (npz: the key) and the index, e.g. batch_07.png. All names are planned "
+        "before anything is written: two arrays that would write the same file are an error "
+        "(see --naming). A run is all or nothing: images are written into a hidden folder and moved "
+        "into place only when every image is restored, so an error (NaN in an image, a damaged "
+        "file) or an interruption leaves no image behind. Existing files are kept unless --force "
+        "is given.\n\n" + MEMORY_NOTE,
+        epilog=examples(
+            "keras-deprocess restore batch.npy --model VGG16 --out restored/",
+            "keras-deprocess restore dump.npz --model clip --key adversarial --format webp",
+            "keras-deprocess restore dump.npz --model tf --naming folders",
+        ),
+    )
+    add_input(parser)
+    add_model(parser)
+    parser.add_argument("--out", metavar="DIR", help="output folder (default: INPUT-STEM_restored)")
+    parser.add_argument(
+        "--format",
+        type=image_format,
+        choices=IMAGE_FORMATS,
+        default="png",
+        metavar="FORMAT",
+        help="png (default, any size, streamed by rows), jpg (at most 16.8 megapixels an image) "
+        "or webp (lossless, at most 4.2 megapixels)",
+    )
+    parser.add_argument(
+        "--naming",
+        choices=NAMINGS,
+        default="flat",
+        metavar="NAMING",
+        help="flat (default): KEY_INDEX.png; folders: KEY/INDEX.png, one sub-folder per array; "
+        "numbered: POSITION-KEY_INDEX.png, which separates any two arrays",
+    )
+    parser.add_argument(
+        "--l-key",
+        metavar="KEY",
+        help="in a .npz, the array of L (1 channel); with --ab-key, for a Lab --model such as colorization",
+    )
+    parser.add_argument(
+        "--ab-key",
+        metavar="KEY",
+        help="in a .npz, the array of ab (2 channels, any resolution): upsampled bilinearly to L's size, "
+        "put behind L, and restored",
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite existing files")
+    add_chunk(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary instead")
+
+
+def image_format(text: str) -> str:
+    """'PNG', 'jpeg', 'JPG' are read as png and jpg; argparse's choices then check the rest."""
+    name = text.strip().lower()
+    return "jpg" if name == "jpeg" else name
+
+
+def _describe(entries: list[ArrayEntry]) -> Any:
+    return lambda i: f"array {shown(entries[i].key)}"
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = get_spec(args.model)
+    data_format = resolve_data_format(args.data_format)
+    budget = chunk_budget(args)
+    out_dir = Path(args.out) if args.out else Path(f"{Path(args.input).stem}_restored")
+    gamut = GamutTally(spec, data_format)
+    merging = args.l_key is not None or args.ab_key is not None
+    if merging:
+        _check_merge_flags(args, spec)
+    with ArrayFile(args.input, key=None if merging else args.key) as source:
+        if merging:
+            entries, l_ab = _merge_entries(source, args, data_format, budget)
+        else:
+            entries = source.entries
+        layouts = []
+        for entry in entries:
+            wanted = 1 if merging else spec.channels
+            layout = image_layout(
+                source, entry, data_format, wanted, _why(spec, merging), lab=not spec.is_affine
+            )
+            problem = format_limit(
+                args.format, layout.height, layout.width, 3 if merging else layout.channels
+            )
+            if problem is not None:
+                raise source.error(entry, f"has shape {entry.shape}: {problem}")
+            check_fortran(source, entry, budget)
+            layouts.append(layout)
+        plans = plan_outputs(
+            ((safe_stem(e.key), e.position, e.images, e.batched) for e in entries),
+            args.naming,
+            args.format,
+            _describe(entries),
+            source.name,
+        )
+        _check_out_dir(out_dir, plans, force=args.force)
+        total = sum(plan.images for plan in plans)
+        start = time.perf_counter()
+        if total:  # no images, no folder
+            with Staging(out_dir, force=args.force) as staging, _progress(args, total) as progress:
+                job = _Run(source, spec, data_format, budget, staging, progress, gamut)
+                for entry, layout, plan in zip(entries, layouts, plans, strict=True):
+                    staging.make_folder(plan.folder)
+                    if merging:
+                        _restore_merged(job, l_ab, layout, plan)
+                        continue
+                    _restore_array(job, entry, layout, plan)
+                staging.commit(name for plan in plans for name in plan.names())
+        seconds = time.perf_counter() - start
+    if args.json:
+        _print_restore_json(args, spec, data_format, out_dir, plans, total, seconds, gamut)
+    say(
+        f"restored {total} image(s) from {len(plans)} array(s) in {safe(args.input)} with "
+        f"{safe(args.model)} ({spec.name}) to {safe(out_dir)}/ as {args.format} in {seconds:.2f} s"
+        + gamut.sentence(),
+        quiet=args.quiet or args.json,
+    )
+    return EXIT_OK
+
+
+def _why(spec: PreprocessSpec, merging: bool) -> str:
+    return "--l-key" if merging else f"the {spec.name!r} preprocessing"
+
+
+def _check_merge_flags(args: argparse.Namespace, spec: PreprocessSpec) -> None:
+    if args.l_key is None or args.ab_key is None:
+        given, missing = ("--l-key", "--ab-key") if args.ab_key is None else ("--ab-key", "--l-key")
+        raise DeprocessError(f"{given} needs {missing} too: the L array and the ab array, from one .npz.")
+    if args.key is not None:
+        raise DeprocessError("--key does not go with --l-key and --ab-key; drop --key.")
+    if spec.is_affine:
+        raise DeprocessError(
+            f"--l-key and --ab-key need a Lab --model such as colorization, colorization-caffe or lab. "
+            f"Received --model {safe(args.model)}, an RGB preprocessing."
+        )
+
+
+def _merge_entries(
+    source: ArrayFile, args: argparse.Namespace, data_format: str, budget: int
+) -> tuple[list[ArrayEntry], tuple[ArrayEntry, ArrayEntry, Layout]]:
+    """The L entry (what gets written) and (L, ab, ab's layout), checked against each other."""
+    if not source.is_npz:
+        raise source.error(None, "is a .npy file; --l-key and --ab-key read two arrays of one .npz.")
+    by_key = {entry.key: entry for entry in source.entries}
+    for flag, key in (("--l-key", args.l_key), ("--ab-key", args.ab_key)):
+        if key not in by_key:
+            raise source.error(None, f"has no array named {shown(key)} for {flag}")
+    l_entry, ab_entry = by_key[args.l_key], by_key[args.ab_key]
+    ab_layout = image_layout(source, ab_entry, data_format, 2, "--ab-key")
+    if (l_entry.images, l_entry.batched) != (ab_entry.images, ab_entry.batched):
+        raise source.error(
+            ab_entry,
+            f"has shape {ab_entry.shape}, and the L array {shown(l_entry.key)} {l_entry.shape}: expected one "
+            "ab map per L image.",
+        )
+    merged_bytes = l_entry.image_bytes * 3 * 8 // l_entry.dtype.itemsize
+    if max(merged_bytes, ab_entry.image_bytes) > budget:
+        raise source.error(
+            l_entry,
+            f"has images of {mib(merged_bytes)} once merged with ab, over --chunk-mb "
+            f"{mib(budget, unit=False)}; pass a larger --chunk-mb.",
+        )
+    check_fortran(source, ab_entry, budget)
+    return [l_entry], (l_entry, ab_entry, ab_layout)
+
+
+@dataclass
+class _Run:
+    """What every array of one `restore` run shares: where from, how, and where to."""
+
+    source: ArrayFile
+    spec: PreprocessSpec
+    data_format: str
+    budget: int
+    staging: Staging
+    progress: Any
+    gamut: GamutTally
+
+    def restore(self, preprocessed: np.ndarray, layout: Layout) -> np.ndarray:
+        """Counted for the summary, restored, and channels last."""
+        self.gamut.add(preprocessed, layout)
+        restored = restore_original_image_from_array(preprocessed, self.spec, data_format=self.data_format)
+        return to_channels_last(restored, layout)
+
+    def write_whole(self, plan: ArrayOutputs, first: int, images: np.ndarray) -> None:
+        for i, image in enumerate(images):
+            with self.staging.open(plan.name(first + i)) as f:
+                write_image(f, image, plan.ext)
+            self.progress.update(1)
+
+
+def _restore_merged(
+    job: _Run, l_ab: tuple[ArrayEntry, ArrayEntry, Layout], layout: Layout, plan: ArrayOutputs
+) -> None:
+    """L and ab read side by side, ab upsampled to L (`merge_l_ab`), then restored as one Lab image."""
+    source, budget = job.source, job.budget
+    l_entry, ab_entry, ab_layout = l_ab
+    # Whole images only (checked against the budget when planned), a quarter of the budget each.
+    ab_pieces = source.pieces(ab_entry, max(ab_entry.image_bytes, budget // 4), ab_layout.row_axis)
+    waiting: list[np.ndarray] = []
+    for piece in source.pieces(l_entry, max(l_entry.image_bytes, budget // 4), layout.row_axis):
+        check_finite(source, l_entry, piece)
+        count = len(piece.data)
+        while sum(len(a) for a in waiting) < count:
+            ab_piece = next(ab_pieces)
+            check_finite(source, ab_entry, ab_piece)
+            waiting.append(ab_piece.data.copy())
+        ab = np.concatenate(waiting) if len(waiting) > 1 else waiting[0]
+        waiting = [ab[count:]] if len(ab) > count else []
+        merged = merge_l_ab(piece.data, ab[:count], data_format=job.data_format)
+        job.write_whole(plan, piece.first, job.restore(merged, layout))
+
+
+def _check_out_dir(out_dir: Path, plans: list[ArrayOutputs], *, force: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DeprocessError(f"--out {safe(out_dir)}: is a file, not a folder; pick another --out.")
+    for folder in sorted({plan.folder for plan in plans if plan.folder}):
+        path = out_dir / folder
+        if path.exists() and not path.is_dir():
+            raise DeprocessError(f"{safe(path)}: is a file, where --naming folders needs a folder.")
+    count, example, blocking = existing_outputs(out_dir, plans)
+    if count and not force:
+        raise DeprocessError(
+            f"{count} output file(s) exist, e.g. {safe(example)}; pass --force to overwrite them."
+        )
+    if blocking is not None:
+        raise DeprocessError(
+            f"{safe(blocking)}: is a folder where an image would go; --force replaces only files."
+        )
+
+
+def _restore_array(job: _Run, entry: ArrayEntry, layout: Layout, plan: ArrayOutputs) -> None:
+    with contextlib.ExitStack() as open_image:
+        sink: Any = None
+        for piece in job.source.pieces(entry, job.budget, layout.row_axis):
+            check_finite(job.source, entry, piece)
+            images = job.restore(piece.data, layout)
+            if piece.rows is None:
+                job.write_whole(plan, piece.first, images)
+                continue
+            top, bottom = piece.rows
+            if top == 0:
+                f = open_image.enter_context(job.staging.open(plan.name(piece.first)))
+                sink = image_sink(f, layout.height, layout.width, layout.channels, plan.ext)
+            sink.write(images[0])
+            if bottom == layout.height:
+                sink.close()
+                open_image.close()
+                job.progress.update(1)
+
+
+@contextlib.contextmanager
+def _progress(args: argparse.Namespace, total: int) -> Iterator[Any]:
+    from tqdm import tqdm
+
+    with tqdm(
+        total=total, unit="image", disable=True if args.quiet or args.json else None, leave=False
+    ) as bar:
+        yield bar
+
+
+class GamutTally:
+    """Pixels restored, and those clipped: outside sRGB for a Lab spec, outside [0, 255] for RGB.
+
+    Values beyond [0, 255] from an RGB spec mean a wrong spec or an optimized
+    image that drifted; either way the user hears of it. The library's
+    `out_of_gamut` counts both kinds, block by block, so its scratch memory
+    stays small beside the chunk.
+    """
+
+    def __init__(self, spec: PreprocessSpec, data_format: str) -> None:
+        self.spec, self.data_format = spec, data_format
+        self.lab = not spec.is_affine
+        self.outside = self.pixels = 0
+
+    def add(self, preprocessed: np.ndarray, layout: Layout) -> None:
+        report = out_of_gamut(preprocessed, self.spec, data_format=self.data_format)
+        self.outside += report.count
+        self.pixels += report.pixels
+
+    def sentence(self) -> str:
+        if self.lab:
+            return f"; {self.outside} of {self.pixels} pixels were outside the sRGB gamut and were clipped"
+        if self.outside:
+            return (
+                f"; {self.outside} of {self.pixels} pixels had values outside [0, 255] and were clipped "
+                "(is --model right?)"
+            )
+        return ""
+
+    def summary(self) -> dict[str, int]:
+        return {("out_of_gamut" if self.lab else "clipped"): self.outside, "pixels": self.pixels}
+
+
+def _print_restore_json(
+    args: argparse.Namespace,
+    spec: PreprocessSpec,
+    data_format: str,
+    out_dir: Path,
+    plans: list[ArrayOutputs],
+    total: int,
+    seconds: float,
+    gamut: GamutTally,
+) -> None:
+    """The summary, with every file's path streamed out (no list of them in memory)."""
+    summary = {
+        "input": args.input,
+        "model": args.model,
+        "spec": spec.name,
+        "data_format": data_format,
+        "arrays": len(plans),
+        "images": total,
+        "out": str(out_dir),
+        "format": args.format,
+        "naming": args.naming,
+        "seconds": round(seconds, 3),
+    }
+    summary.update(gamut.summary())
+    head = json.dumps(summary)
+    print(head[:-1] + ', "files": [', end="")
+    separator = ""
+    for plan in plans:
+        for name in plan.names():
+            print(separator + json.dumps(str(out_dir / name)), end="")
+            separator = ", "
+    print("]}")

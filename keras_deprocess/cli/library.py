@@ -1,0 +1,44 @@
+"""The command line's one door into the library: every library name the CLI uses comes through here.
+
+So the CLI's dependence on the library is one short list, and a name that
+moves in the library changes one import line here and no command. Each name
+is imported from the module that defines it, not from the package's lazy
+`__init__`, so that mypy checks its use and the import cost is paid once,
+when the CLI starts. None of these modules imports a framework:
+`import_keras` does that, on call, for the demo only.
+"""
+
+from __future__ import annotations
+
+from keras_deprocess import __version__
+from keras_deprocess.colorization import merge_l_ab, out_of_gamut
+from keras_deprocess.core.config import import_keras, resolve_data_format
+from keras_deprocess.core.spec import PreprocessSpec
+from keras_deprocess.discovery.detect import detect_mode
+from keras_deprocess.errors import DeprocessError, advise, shown, speaking_cli
+from keras_deprocess.images import GridLayout, demo_image, naive_view, to_rgb
+from keras_deprocess.registry import MODES, PRESETS, get_spec, list_models
+from keras_deprocess.restore import restore_original_image_from_array
+
+__all__ = [
+    "MODES",
+    "PRESETS",
+    "DeprocessError",
+    "GridLayout",
+    "PreprocessSpec",
+    "__version__",
+    "advise",
+    "demo_image",
+    "detect_mode",
+    "get_spec",
+    "import_keras",
+    "list_models",
+    "merge_l_ab",
+    "naive_view",
+    "out_of_gamut",
+    "resolve_data_format",
+    "restore_original_image_from_array",
+    "shown",
+    "speaking_cli",
+    "to_rgb",
+]
