@@ -223,12 +223,18 @@ class TestRestoreOriginalImageFromArray(OperationTests):
     output = "framework"
     cases = (
         Case("VGG16-uint8", {"model": "VGG16"}, dtype="uint8", torch_compile=True),
-        Case("torch-uint8", {"mode": "torch"}, dtype="uint8"),
         Case("colorization-uint8", {"model": "colorization"}, dtype="uint8"),
         Case("tf-float32", {"mode": "tf", "dtype": "float32"}, "float32", differentiable=True, atol=1e-4),
         Case(
             "VGG16-float32-unclipped",
             {"model": "VGG16", "dtype": "float32", "clip": False},
+            "float32",
+            differentiable=True,
+            atol=1e-4,
+        ),
+        Case(
+            "torch-float32-unclipped",
+            {"mode": "torch", "dtype": "float32", "clip": False},
             "float32",
             differentiable=True,
             atol=1e-4,
