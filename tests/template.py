@@ -266,13 +266,13 @@ class OperationTests:
     # -- the tests ---------------------------------------------------------------------------
 
     def _run(
-        self, case: Case, framework: Native, data_format: str, batched: bool, passed: str | None = ""
+        self, case: Case, framework: Native, data_format: str, batched: bool, *, default_layout: bool = False
     ) -> tuple[tuple[np.ndarray, ...], list[Any], Any]:
-        """The NumPy inputs in `data_format`, as `framework` arrays, and the output; `passed`
-        is the data_format argument given to the operation ("" for `data_format` itself)."""
+        """The NumPy inputs in `data_format`, as `framework` arrays, and the operation's output
+        (called with data_format=None when `default_layout`)."""
         arrays = self.inputs(case, data_format, batched)
         native = tensors(framework, arrays)
-        out = self.operation(case, *native, data_format=data_format if passed == "" else passed)
+        out = self.operation(case, *native, data_format=None if default_layout else data_format)
         return arrays, native, out
 
     def test_output_type(self, framework, case):
@@ -311,7 +311,7 @@ class OperationTests:
         import keras
 
         data_format = "channels_first" if framework.name == "torch" else keras.config.image_data_format()
-        arrays, _, out = self._run(case, framework, data_format, True, passed=None)
+        arrays, _, out = self._run(case, framework, data_format, True, default_layout=True)
         expected = self.reference(case, *arrays, data_format=data_format)
         self.assert_matches(self.comparable(out, framework), expected, case)
 
