@@ -17,6 +17,7 @@ from conftest import to_layout
 from template import Bug, Case, OperationTests
 
 from keras_deprocess import (
+    DeprocessError,
     Gamut,
     ModeGuess,
     decode_ab,
@@ -568,6 +569,27 @@ class TestDetectMode(OperationTests):
         assert sum(confidences) == pytest.approx(1.0)
         assert out[0].confidence > 0.9
         assert out[0].quantization < 0.01
+
+
+# -- errors inside a trace ------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "library bug: inside tf.function (AutoGraph on, the default) a DeprocessError raised while "
+        "tracing reaches the caller as tensorflow's StagingError, which is neither a DeprocessError nor "
+        "a ValueError: AutoGraph re-raises only exception types it can rebuild from a message"
+    ),
+)
+def test_a_deprocess_error_inside_tf_function_stays_a_deprocess_error():
+    tf = pytest.importorskip("tensorflow")
+
+    def restore(t):  # 3 channels on the last axis, but channels_first said
+        return restore_original_image_from_array(t, "VGG16", data_format="channels_first")
+
+    with pytest.raises(DeprocessError, match="pass data_format='channels_last'"):
+        tf.function(restore)(tf.zeros((1, 2, 2, 3)))
 
 
 # -- the references themselves ----------------------------------------------------------------
