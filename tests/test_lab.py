@@ -156,49 +156,8 @@ def test_spec_from_lab_and_config_round_trip():
         type(spec)("x", color_space="hsv")
 
 
-# -- gradients --------------------------------------------------------------------------
-
-# Black, grey, white, and values at the kinks of the piecewise functions.
-KINK_LAB = np.array(
-    [[[0.0, 0.0, 0.0], [50.0, 0.0, 0.0], [100.0, 0.0, 0.0], [8.0, 0.0, 0.0], [2.74, 1.0, -1.0]]]
-)
-KINK_RGB = np.array(
-    [[[0.0, 0.0, 0.0], [127.5, 127.5, 127.5], [255.0, 255.0, 255.0], [10.31475, 10.31475, 10.31475]]]
-)
-
-
-@pytest.mark.parametrize("name", ["tensorflow", "torch", "jax"])
-def test_gradients_are_finite_at_kinks_and_at_black_grey_white(name):
-    def inverse(t):
-        return restore_original_image_from_array(
-            t, "lab", data_format="channels_last", dtype="float32", clip=False
-        )
-
-    def forward(t):
-        return preprocess_input(t, "lab", data_format="channels_last")
-
-    for function, values in ((inverse, KINK_LAB), (forward, KINK_RGB)):
-        x = values.astype(np.float32)
-        if name == "torch":
-            import torch
-
-            t = torch.tensor(x, requires_grad=True)
-            function(t).sum().backward()
-            gradient = t.grad.numpy()
-        elif name == "jax":
-            import jax
-
-            gradient = np.asarray(jax.grad(lambda t, f=function: f(t).sum())(jax.numpy.asarray(x)))
-        else:
-            import tensorflow as tf
-
-            t = tf.constant(x)
-            with tf.GradientTape() as tape:
-                tape.watch(t)
-                y = tf.reduce_sum(function(t))
-            gradient = tape.gradient(y, t).numpy()
-        assert np.isfinite(gradient).all(), (function.__name__, gradient)
-        assert np.abs(gradient).sum() > 0
+# Gradients, at the kinks and at black, grey and white included, are tested by
+# TestRestoreOriginalImageFromArray and TestPreprocessInput in test_operations.py.
 
 
 # -- out of gamut -----------------------------------------------------------------------
@@ -234,33 +193,6 @@ def test_out_of_gamut_in_channels_first_and_for_rgb_specs():
 
 
 # -- merge_l_ab ---------------------------------------------------------------------------
-
-
-def _reference_upsample(ab: np.ndarray, height: int, width: int) -> np.ndarray:
-    torch = pytest.importorskip("torch")
-    t = torch.tensor(ab).permute(0, 3, 1, 2)
-    return (
-        torch.nn.functional.interpolate(t, size=(height, width), mode="bilinear", align_corners=False)
-        .permute(0, 2, 3, 1)
-        .numpy()
-    )
-
-
-@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
-@pytest.mark.parametrize("name", FRAMEWORKS)
-def test_merge_l_ab_upsamples_bilinearly_in_every_framework(name, data_format):
-    framework = Native(name)
-    rng = np.random.default_rng(0)
-    lightness = rng.uniform(-0.5, 0.5, (2, 12, 16, 1)).astype(np.float32)
-    ab = rng.uniform(-1, 1, (2, 3, 4, 2)).astype(np.float32)
-    expected = np.concatenate([lightness, _reference_upsample(ab, 12, 16)], -1)
-    merged = merge_l_ab(
-        framework.tensor(to_layout(lightness, data_format)),
-        framework.tensor(to_layout(ab, data_format)),
-        data_format=data_format,
-    )
-    assert framework.owns(merged)
-    np.testing.assert_allclose(framework.numpy(merged), to_layout(expected, data_format), atol=1e-5)
 
 
 def test_merge_l_ab_one_image_and_mismatches():
@@ -363,15 +295,6 @@ def test_decode_and_encode_on_every_framework(name):
     np.testing.assert_allclose(
         framework.numpy(encoded), encode_ab(ab, data_format="channels_last"), atol=1e-4
     )
-
-
-def test_decode_ab_is_differentiable():
-    torch = pytest.importorskip("torch")
-    p = torch.tensor(
-        _probabilities(np.random.default_rng(3), (1, 2, 2), len(ab_bins(10))), requires_grad=True
-    )
-    decode_ab(p, data_format="channels_last").sum().backward()
-    assert torch.isfinite(p.grad).all()
 
 
 # -- errors -----------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""TensorFlow tensors: same results as NumPy, graph mode, gradients, symbolic Keras tensors."""
+"""TensorFlow tensors: same results as NumPy, graph mode, symbolic Keras tensors.
+
+Gradients, on every framework, are the template's: test_operations.py.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,8 @@ import numpy as np
 import pytest
 from conftest import (
     every_value_batch,
-    expected_restore_gradient,
     native,
     to_numpy,
-    weighted_sum_gradient,
 )
 
 from keras_deprocess import preprocess_input, restore_original_image_from_array
@@ -57,30 +58,6 @@ def test_symbolic_nan_becomes_zero_instead_of_raising(tf):
     np.testing.assert_array_equal(out.numpy(), [[[0, 255, 0]]])
 
 
-@pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
-def test_tf_gradient_is_std_over_scale_per_channel(tf, mode):
-    x = tf.constant(preprocess_input(every_value_batch(), mode=mode, data_format="channels_last"))
-    weights = tf.constant([1.0, 10.0, 100.0])  # tells the RGB output channels apart
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        restored = restore_original_image_from_array(
-            x, mode=mode, data_format="channels_last", dtype="float32", clip=False
-        )
-        loss = tf.reduce_sum(restored * weights)
-    gradient = tape.gradient(loss, x).numpy()
-    expected = expected_restore_gradient(mode, weights.numpy())
-    np.testing.assert_allclose(gradient, np.broadcast_to(expected, gradient.shape), rtol=1e-5)
-
-
-def test_gradient_of_the_forward_pass(tf):
-    x = tf.constant(every_value_batch().astype("float32"))
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = preprocess_input(x, mode="torch", data_format="channels_last")
-    gradient = tape.gradient(y, x).numpy()
-    np.testing.assert_allclose(gradient[0, 0, 0], 1 / (255 * np.array([0.229, 0.224, 0.225])), rtol=1e-5)
-
-
 def test_symbolic_keras_tensor_builds_a_functional_model(keras_module):
     keras = keras_module
     inputs = keras.Input((8, 8, 3))
@@ -99,21 +76,6 @@ def test_jit_compiled(tf):
         jit_compile=True,
     )
     np.testing.assert_array_equal(restore(preprocessed).numpy(), original)
-
-
-@pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
-def test_backend_native_gradient_is_std_over_scale_per_channel(mode):
-    x = preprocess_input(every_value_batch(), mode=mode, data_format="channels_last").astype("float32")
-    weights = np.array([1.0, 10.0, 100.0], "float32")
-    gradient = weighted_sum_gradient(
-        lambda t: restore_original_image_from_array(
-            t, mode=mode, data_format="channels_last", dtype="float32", clip=False
-        ),
-        x,
-        weights,
-    )
-    expected = expected_restore_gradient(mode, weights)
-    np.testing.assert_allclose(gradient, np.broadcast_to(expected, gradient.shape), rtol=1e-5)
 
 
 def test_keras_variable_is_not_mutated(keras_module):

@@ -1,0 +1,612 @@
+"""Every public operation through one template (tests/template.py), on every framework.
+
+Each class declares its cases, inputs, the operation's call and its NumPy
+reference: Keras's `preprocess_input`, scikit-image's `rgb2lab`/`lab2xyz`, or
+the documented formula written out in float64. The template runs the same
+tests for all of them: output type, reference, traced, gradient, no mutation.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from conftest import to_layout
+from template import Bug, Case, OperationTests
+
+from keras_deprocess import (
+    DeprocessError,
+    Gamut,
+    ModeGuess,
+    decode_ab,
+    detect_mode,
+    encode_ab,
+    image_grid,
+    merge_l_ab,
+    out_of_gamut,
+    preprocess_input,
+    restore_original_image_from_array,
+    to_images,
+    to_pil,
+)
+
+skimage_color = pytest.importorskip("skimage.color")
+
+# -- inputs --------------------------------------------------------------------------------
+
+BATCH = (2, 8, 8)  # N, H, W: small, so that every framework and tracer stays fast
+
+
+def uint8_images(
+    batched: bool, seed: int = 0, channels: int = 3, low: int = 0, high: int = 256
+) -> np.ndarray:
+    """Reproducible uint8 images, channels last; one image is the batch's first."""
+    images = np.random.default_rng(seed).integers(low, high, (*BATCH, channels), dtype=np.uint8)
+    return images if batched else images[0]
+
+
+def float_images(batched: bool, seed: int = 0) -> np.ndarray:
+    """Float images away from 0 and 255 (clipping's kinks) and from whole numbers, as after optimization."""
+    images = uint8_images(batched, seed, low=8, high=248).astype(np.float64)
+    return images + np.random.default_rng(seed + 1).uniform(-0.4, 0.4, images.shape)
+
+
+def channels_last(x: np.ndarray, data_format: str) -> np.ndarray:
+    if data_format == "channels_last":
+        return x
+    return np.moveaxis(x, 0 if x.ndim == 3 else 1, -1)
+
+
+def with_pixels(images: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """`images` (channels last) with its first pixels replaced by `pixels`."""
+    out = images.copy()
+    flat = out.reshape(-1, out.shape[-1])
+    flat[: len(pixels)] = pixels
+    return out
+
+
+# Black, grey, white, the knee of Lab's cube root (L = 8), and near sRGB's knee:
+# gradients must be finite there (a naive `where` leaks NaN from the unused branch).
+KINK_LAB = np.array(
+    [[0.0, 0.0, 0.0], [50.0, 0.0, 0.0], [100.0, 0.0, 0.0], [8.0, 0.0, 0.0], [2.74, 1.0, -1.0]]
+)
+KINK_RGB = np.array([[0.0] * 3, [127.5] * 3, [255.0] * 3, [10.31475] * 3])  # 10.31475 = 255 * 0.04045
+
+# -- references: Keras, scikit-image, and the documented formulas in float64 ----------------
+
+CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68])
+TORCH_MEAN = np.array([0.485, 0.456, 0.406])
+TORCH_STD = np.array([0.229, 0.224, 0.225])
+# 'colorization': L' = (L - 50) / 100, a' = a / 110, b' = b / 110 (Zhang et al.).
+COLORIZATION_OFFSET = np.array([50.0, 0.0, 0.0])
+COLORIZATION_SCALE = np.array([100.0, 110.0, 110.0])
+
+# What each name the cases pass resolves to.
+SPEC_OF = {
+    "VGG16": "caffe",
+    "InceptionV3": "tf",
+    "caffe": "caffe",
+    "tf": "tf",
+    "torch": "torch",
+    "colorization": "colorization",
+    "lab": "lab",
+}
+
+
+def keras_preprocess(images: np.ndarray, spec: str) -> np.ndarray:
+    """Keras's own preprocess_input, channels last, on a copy (Keras writes into float input)."""
+    import keras
+
+    function = {
+        "caffe": keras.applications.vgg16.preprocess_input,
+        "tf": keras.applications.inception_v3.preprocess_input,
+    }.get(spec)
+    images = images.copy()
+    if function is None:
+        return keras.applications.imagenet_utils.preprocess_input(
+            images, data_format="channels_last", mode=spec
+        )
+    return function(images, data_format="channels_last")
+
+
+def lab_from_rgb(images: np.ndarray) -> np.ndarray:
+    """scikit-image's rgb2lab of values in [0, 255], float64."""
+    return skimage_color.rgb2lab(np.asarray(images, np.float64) / 255)
+
+
+def rgb_from_lab(lab: np.ndarray) -> np.ndarray:
+    """Lab → sRGB in [0, 255], NOT clipped: scikit-image's lab2xyz, then its XYZ → sRGB formulas.
+
+    `skimage.color.lab2rgb` clips to [0, 1]; the unclipped values are what
+    `clip=False` and `out_of_gamut` need (test_the_lab_reference_is_skimage_lab2rgb).
+    """
+    from skimage.color.colorconv import rgb_from_xyz
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lab2xyz warns of the negative Z it sets to 0
+        xyz = skimage_color.lab2xyz(lab)
+    linear = xyz @ rgb_from_xyz.T
+    return 255 * np.where(linear > 0.0031308, 1.055 * np.abs(linear) ** (1 / 2.4) - 0.055, 12.92 * linear)
+
+
+def negative_z(lab: np.ndarray) -> np.ndarray:
+    """Where f(Z) = (L + 16) / 116 - b / 200 < 0, as scikit-image counts them."""
+    return (lab[..., 0] + 16) / 116 - lab[..., 2] / 200 < 0
+
+
+def forward(images: np.ndarray, spec: str) -> np.ndarray:
+    """The reference preprocessing of RGB images in [0, 255], channels last."""
+    if spec == "lab":
+        return lab_from_rgb(images)
+    if spec == "colorization":
+        return (lab_from_rgb(images) - COLORIZATION_OFFSET) / COLORIZATION_SCALE
+    return keras_preprocess(images, spec)
+
+
+def inverse(y: np.ndarray, spec: str) -> np.ndarray:
+    """The documented inverse, channels last, float64, unclipped."""
+    y = np.asarray(y, np.float64)
+    if spec == "caffe":
+        return (y + CAFFE_MEAN_BGR)[..., ::-1]
+    if spec == "tf":
+        return (y + 1) * 127.5
+    if spec == "torch":
+        return (y * TORCH_STD + TORCH_MEAN) * 255
+    if spec == "colorization":
+        y = y * COLORIZATION_SCALE + COLORIZATION_OFFSET
+    return rgb_from_lab(y)
+
+
+def as_uint8(values: np.ndarray) -> np.ndarray:
+    """Round to nearest, then clip, then cast: the exact image."""
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+def spec_of(case: Case) -> str:
+    return SPEC_OF[case.kwargs.get("model") or case.kwargs.get("mode") or case.kwargs.get("spec", "")]
+
+
+def bilinear(values: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear upsampling with half-pixel centres (align_corners=False), (N, h, w, C), float64."""
+
+    def weights(size_in: int, size_out: int) -> np.ndarray:
+        source = np.maximum((np.arange(size_out) + 0.5) * size_in / size_out - 0.5, 0.0)
+        low = np.floor(source).astype(int)
+        high = np.minimum(low + 1, size_in - 1)
+        fraction = source - low
+        matrix = np.zeros((size_out, size_in))
+        matrix[np.arange(size_out), low] += 1 - fraction
+        matrix[np.arange(size_out), high] += fraction
+        return matrix
+
+    rows, columns = weights(values.shape[1], height), weights(values.shape[2], width)
+    return np.einsum("yh,xw,nhwc->nyxc", rows, columns, np.asarray(values, np.float64))
+
+
+def grid(cells: list[np.ndarray], columns: int | None, padding: int, pad_value: int) -> np.ndarray:
+    """torchvision's make_grid layout: `columns` per row, `padding` around every cell, centred cells."""
+    columns = min(columns or 8, len(cells))
+    height, width = max(c.shape[0] for c in cells), max(c.shape[1] for c in cells)
+    rows = math.ceil(len(cells) / columns)
+    out = np.full((rows * (height + padding) + padding, columns * (width + padding) + padding, 3), pad_value)
+    for i, cell in enumerate(cells):
+        row, column = divmod(i, columns)
+        y = padding + row * (height + padding) + (height - cell.shape[0]) // 2
+        x = padding + column * (width + padding) + (width - cell.shape[1]) // 2
+        out[y : y + cell.shape[0], x : x + cell.shape[1]] = cell
+    return out.astype(np.uint8)
+
+
+# -- known library bugs (see the report of issue 17) ------------------------------------------
+
+HOST_IN_TRACE = Bug(
+    "library bug: inside tf.function or jax.jit, a host operation raises the framework's error "
+    "(AttributeError: 'SymbolicTensor' object has no attribute 'numpy'; TracerArrayConversionError), "
+    "not a DeprocessError saying that it needs the values",
+    raises=(AttributeError, TypeError),  # TracerArrayConversionError is a TypeError
+)
+NOT_IN_TRACE = {f"test_traced[{t}]": HOST_IN_TRACE for t in ("tf.function", "tf.function-xla", "jax.jit")}
+NUMPY_IN_DYNAMO = {
+    "test_traced[torch.compile]": Bug(
+        "library bug: under torch.compile(fullgraph=True) Dynamo traces the NumPy that reads the "
+        "spec's ab constants (np.broadcast_to(x, 3)) and stops: 'size' must be tuple of ints, not int",
+        raises=(RuntimeError,),  # torch._dynamo.exc.Unsupported
+    )
+}
+
+
+# -- the operations ---------------------------------------------------------------------------
+
+
+class TestRestoreOriginalImageFromArray(OperationTests):
+    output = "framework"
+    cases = (
+        Case("VGG16-uint8", {"model": "VGG16"}, dtype="uint8", torch_compile=True),
+        Case("colorization-uint8", {"model": "colorization"}, dtype="uint8"),
+        Case("tf-float32", {"mode": "tf", "dtype": "float32"}, "float32", differentiable=True, atol=1e-4),
+        Case(
+            "VGG16-float32-unclipped",
+            {"model": "VGG16", "dtype": "float32", "clip": False},
+            "float32",
+            differentiable=True,
+            atol=1e-4,
+        ),
+        Case(
+            "torch-float32-unclipped",
+            {"mode": "torch", "dtype": "float32", "clip": False},
+            "float32",
+            differentiable=True,
+            atol=1e-4,
+        ),
+        Case(
+            "colorization-float32-unclipped",
+            {"model": "colorization", "dtype": "float32", "clip": False},
+            "float32",
+            differentiable=True,
+            atol=5e-3,  # float32 Lab: within 0.0025 levels (test_lab)
+            gradient_rtol=1e-3,
+        ),
+    )
+
+    def inputs(self, case, data_format, batched):
+        spec = spec_of(case)
+        images = uint8_images(batched) if case.dtype == "uint8" else float_images(batched)
+        preprocessed = forward(images, spec)
+        if spec == "colorization" and case.differentiable:
+            preprocessed = with_pixels(preprocessed, (KINK_LAB - COLORIZATION_OFFSET) / COLORIZATION_SCALE)
+        return (to_layout(preprocessed.astype(np.float32), data_format),)
+
+    def operation(self, case, x, *, data_format):
+        return restore_original_image_from_array(x, **case.kwargs, data_format=data_format)
+
+    def reference(self, case, x, *, data_format):
+        rgb = inverse(channels_last(x, data_format), spec_of(case))
+        if case.dtype == "uint8":
+            rgb = as_uint8(rgb)
+        elif case.kwargs.get("clip", True):
+            rgb = np.clip(rgb, 0, 255)
+        return to_layout(rgb, data_format)
+
+
+class TestPreprocessInput(OperationTests):
+    output = "framework"
+    cases = (
+        Case("VGG16-uint8", {"model": "VGG16"}, "float32", atol=2e-5, rtol=1e-6),
+        Case("InceptionV3-uint8", {"model": "InceptionV3"}, "float32", atol=2e-5, rtol=1e-6),
+        Case(
+            "torch-float32",
+            {"mode": "torch"},
+            "float32",
+            differentiable=True,
+            torch_compile=True,
+            atol=2e-5,
+            rtol=1e-6,
+        ),
+        Case(
+            "colorization-float32",
+            {"model": "colorization"},
+            "float32",
+            differentiable=True,
+            atol=1e-5,
+            gradient_rtol=1e-3,
+        ),
+    )
+
+    def inputs(self, case, data_format, batched):
+        if case.name.endswith("uint8"):
+            images = uint8_images(batched)
+        else:
+            images = float_images(batched)
+            if spec_of(case) == "colorization":
+                images = with_pixels(images, KINK_RGB)
+            images = images.astype(np.float32)
+        return (to_layout(images, data_format),)
+
+    def operation(self, case, x, *, data_format):
+        return preprocess_input(x, **case.kwargs, data_format=data_format)
+
+    def reference(self, case, x, *, data_format):
+        return to_layout(forward(channels_last(x, data_format), spec_of(case)), data_format)
+
+
+class TestToImages(OperationTests):
+    output = "numpy"
+    traceable = False
+    cases = (
+        Case("VGG16", {"model": "VGG16"}, "uint8", bugs=NOT_IN_TRACE),
+        Case("colorization", {"model": "colorization"}, "uint8", bugs=NOT_IN_TRACE),
+    )
+
+    def inputs(self, case, data_format, batched):
+        preprocessed = forward(uint8_images(batched), spec_of(case)).astype(np.float32)
+        return (to_layout(preprocessed, data_format),)
+
+    def operation(self, case, x, *, data_format):
+        return to_images(x, **case.kwargs, data_format=data_format)
+
+    def reference(self, case, x, *, data_format):
+        return as_uint8(inverse(channels_last(x, data_format), spec_of(case)))  # always channels last
+
+
+class TestToPil(TestToImages):
+    output = "pil"
+    cases = (Case("VGG16", {"model": "VGG16"}, "uint8", bugs=NOT_IN_TRACE),)
+
+    def operation(self, case, x, *, data_format):
+        return to_pil(x, **case.kwargs, data_format=data_format)
+
+
+class TestImageGrid(OperationTests):
+    output = "numpy"
+    traceable = False
+    cases = (
+        Case("VGG16-restored", {"model": "VGG16"}, "uint8", bugs=NOT_IN_TRACE),
+        Case("uint8-rgba", {"columns": 1, "padding": 1, "pad_value": 9}, "uint8", bugs=NOT_IN_TRACE),
+    )
+
+    def inputs(self, case, data_format, batched):
+        if "model" in case.kwargs:
+            images = forward(uint8_images(batched), spec_of(case)).astype(np.float32)
+        else:
+            images = uint8_images(batched, channels=4)  # alpha is dropped
+        return (to_layout(images, data_format),)
+
+    def operation(self, case, images, *, data_format):
+        return image_grid(images, **case.kwargs, data_format=data_format)
+
+    def reference(self, case, images, *, data_format):
+        images = channels_last(images, data_format)
+        if "model" in case.kwargs:
+            images = as_uint8(inverse(images, spec_of(case)))
+        cells = list(images[..., :3]) if images.ndim == 4 else [images[..., :3]]
+        return grid(
+            cells, case.kwargs.get("columns"), case.kwargs.get("padding", 2), case.kwargs.get("pad_value", 0)
+        )
+
+
+class TestMergeLAb(OperationTests):
+    output = "framework"
+    gradient_arguments = (0, 1)
+    cases = (
+        Case(
+            "upsampled",
+            setup={"ab_size": (3, 5)},
+            dtype="float32",
+            differentiable=True,
+            torch_compile=True,
+            atol=1e-6,
+        ),
+        Case("same-size", setup={"ab_size": (8, 8)}, dtype="float32", differentiable=True, atol=0),
+    )
+
+    def inputs(self, case, data_format, batched):
+        rng = np.random.default_rng(3)
+        lightness = rng.uniform(-0.5, 0.5, (*BATCH, 1)).astype(np.float32)
+        ab = rng.uniform(-1, 1, (BATCH[0], *case.setup["ab_size"], 2)).astype(np.float32)
+        if not batched:
+            lightness, ab = lightness[0], ab[0]
+        return to_layout(lightness, data_format), to_layout(ab, data_format)
+
+    def operation(self, case, lightness, ab, *, data_format):
+        return merge_l_ab(lightness, ab, data_format=data_format)
+
+    def reference(self, case, lightness, ab, *, data_format):
+        lightness, ab = channels_last(lightness, data_format), channels_last(ab, data_format)
+        single = lightness.ndim == 3
+        if single:
+            lightness, ab = lightness[None], ab[None]
+        merged = np.concatenate([lightness, bilinear(ab, *lightness.shape[1:3])], -1)
+        if ab.shape[1:3] == lightness.shape[1:3]:
+            merged = merged.astype(lightness.dtype)  # no resampling: the values themselves, exactly
+        return to_layout(merged[0] if single else merged, data_format)
+
+
+# Bin centres in ab units: a 5 × 5 grid, 20 apart (small, so finite differences stay cheap).
+BINS = np.array([[a, b] for a in (-40.0, -20.0, 0.0, 20.0, 40.0) for b in (-40.0, -20.0, 0.0, 20.0, 40.0)])
+BIN_SHAPE = (BATCH[0], 4, 4)  # N, H, W of the distributions
+
+
+def ab_scale(spec: str) -> float:
+    """ab in `spec`'s normalization = ab / ab_scale(spec)."""
+    return {"colorization": 110.0, "lab": 1.0}[spec]
+
+
+class TestDecodeAb(OperationTests):
+    output = "framework"
+    cases = (
+        Case(
+            "colorization-T0.38",
+            {"spec": "colorization", "bins": BINS},
+            "float32",
+            differentiable=True,
+            torch_compile=True,
+            atol=1e-6,
+            bugs=NUMPY_IN_DYNAMO,
+        ),
+        Case(
+            "lab-mean",
+            {"spec": "lab", "bins": BINS, "temperature": 1.0},
+            "float32",
+            differentiable=True,
+            atol=1e-4,
+        ),
+    )
+
+    def inputs(self, case, data_format, batched):
+        # Softmax-like outputs, none near 0 (where log's finite differences would leave the domain).
+        p = (np.random.default_rng(5).dirichlet(np.ones(len(BINS)), BIN_SHAPE) + 1 / len(BINS)) / 2
+        p = p.astype(np.float32)
+        return (to_layout(p if batched else p[0], data_format),)
+
+    def operation(self, case, p, *, data_format):
+        return decode_ab(p, **case.kwargs, data_format=data_format)
+
+    def reference(self, case, p, *, data_format):
+        """f_T(z) = exp(log z / T) / sum(...); ab = sum f_T(z)_q c_q, normalized as the spec does."""
+        logits = np.log(np.asarray(channels_last(p, data_format), np.float64)) / case.kwargs.get(
+            "temperature", 0.38
+        )
+        annealed = np.exp(logits - logits.max(-1, keepdims=True))
+        annealed /= annealed.sum(-1, keepdims=True)
+        return to_layout(annealed @ BINS / ab_scale(spec_of(case)), data_format)
+
+
+class TestEncodeAb(OperationTests):
+    output = "framework"
+    cases = (
+        Case(
+            "colorization",
+            {"spec": "colorization", "bins": BINS},
+            "float32",
+            torch_compile=True,
+            atol=1e-5,
+            bugs=NUMPY_IN_DYNAMO,
+        ),
+    )
+
+    def inputs(self, case, data_format, batched):
+        ab = np.random.default_rng(6).uniform(-0.35, 0.35, (*BIN_SHAPE, 2)).astype(np.float32)
+        return (to_layout(ab if batched else ab[0], data_format),)
+
+    def operation(self, case, ab, *, data_format):
+        return encode_ab(ab, **case.kwargs, data_format=data_format)
+
+    def reference(self, case, ab, *, data_format):
+        """Gaussian weights exp(-d² / 2σ²) over the 5 nearest bins, summing to 1; 0 elsewhere."""
+        values = np.asarray(channels_last(ab, data_format), np.float64) * ab_scale(spec_of(case))
+        squared = ((values[..., None, :] - BINS) ** 2).sum(-1)
+        nearest = np.argsort(squared, -1)[..., :5]
+        weights = np.zeros_like(squared)
+        np.put_along_axis(
+            weights, nearest, np.exp(-np.take_along_axis(squared, nearest, -1) / (2 * 5.0**2)), -1
+        )
+        return to_layout(weights / weights.sum(-1, keepdims=True), data_format)
+
+
+class TestOutOfGamut(OperationTests):
+    output = "report"
+    report_type = Gamut
+    traceable = False
+    cases = (
+        Case("lab", {"model": "lab"}, bugs=NOT_IN_TRACE),
+        Case("colorization", {"model": "colorization"}, bugs=NOT_IN_TRACE),
+        Case("VGG16", {"model": "VGG16"}, bugs=NOT_IN_TRACE),
+    )
+
+    def inputs(self, case, data_format, batched):
+        rng = np.random.default_rng(7)
+        spec = spec_of(case)
+        if spec == "caffe":  # some values beyond [0, 255] once restored
+            x = keras_preprocess(rng.uniform(-40, 295, (*BATCH, 3)), "caffe")
+        else:  # predicted Lab: often beyond sRGB, sometimes with f(Z) < 0
+            x = rng.uniform([0, -120, -120], [100, 120, 120], (*BATCH, 3))
+            if spec == "colorization":
+                x = (x - COLORIZATION_OFFSET) / COLORIZATION_SCALE
+        x = x.astype(np.float32)
+        return (to_layout(x if batched else x[0], data_format),)
+
+    def operation(self, case, x, *, data_format):
+        return out_of_gamut(x, **case.kwargs, data_format=data_format)
+
+    def reference(self, case, x, *, data_format):
+        y = np.asarray(channels_last(x, data_format), np.float64)
+        spec = spec_of(case)
+        rgb = inverse(y, spec)
+        mask = ((rgb < -0.5) | (rgb > 255.5)).any(-1)
+        below = 0
+        if spec != "caffe":
+            below = int(
+                negative_z(
+                    y * COLORIZATION_SCALE + COLORIZATION_OFFSET if spec == "colorization" else y
+                ).sum()
+            )
+        return {"mask": mask, "count": int(mask.sum()), "negative_z": below, "pixels": mask.size}
+
+    def comparable(self, out, framework):
+        return {"mask": out.mask, "count": out.count, "negative_z": out.negative_z, "pixels": out.pixels}
+
+    def assert_matches(self, actual, expected, case):
+        np.testing.assert_array_equal(actual.pop("mask"), expected.pop("mask"))
+        assert actual == expected
+        assert expected["count"] > 0  # the case exercises what it reports
+
+    def check_report(self, out, arrays, case):
+        assert out.mask.dtype == bool
+        assert out.mask.shape == arrays[0].shape[:-1]
+        assert out.count == int(out.mask.sum())
+        assert out.pixels == out.mask.size
+        assert 0 <= out.negative_z <= out.pixels
+
+
+class TestDetectMode(OperationTests):
+    output = "report"
+    report_type = list
+    traceable = False
+    cases = tuple(Case(mode, setup={"mode": mode}, bugs=NOT_IN_TRACE) for mode in ("caffe", "tf", "torch"))
+
+    def inputs(self, case, data_format, batched):
+        x = keras_preprocess(uint8_images(batched, seed=11).astype(np.float32), case.setup["mode"])
+        return (to_layout(x, data_format),)
+
+    def operation(self, case, x, *, data_format):
+        return detect_mode(x, data_format=data_format)
+
+    def reference(self, case, x, *, data_format):
+        return case.setup["mode"]  # the mode whose Keras preprocess_input made `x`
+
+    def comparable(self, out, framework):
+        return out[0].name
+
+    def assert_matches(self, actual, expected, case):
+        assert actual == expected
+
+    def check_report(self, out, arrays, case):
+        assert all(isinstance(g, ModeGuess) for g in out)
+        confidences = [g.confidence for g in out]
+        assert confidences == sorted(confidences, reverse=True)
+        assert sum(confidences) == pytest.approx(1.0)
+        assert out[0].confidence > 0.9
+        assert out[0].quantization < 0.01
+
+
+# -- errors inside a trace ------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "library bug: inside tf.function (AutoGraph on, the default) a DeprocessError raised while "
+        "tracing reaches the caller as tensorflow's StagingError, which is neither a DeprocessError nor "
+        "a ValueError: AutoGraph re-raises only exception types it can rebuild from a message"
+    ),
+)
+def test_a_deprocess_error_inside_tf_function_stays_a_deprocess_error():
+    tf = pytest.importorskip("tensorflow")
+
+    def restore(t):  # 3 channels on the last axis, but channels_first said
+        return restore_original_image_from_array(t, "VGG16", data_format="channels_first")
+
+    with pytest.raises(DeprocessError, match="pass data_format='channels_last'"):
+        tf.function(restore)(tf.zeros((1, 2, 2, 3)))
+
+
+# -- the references themselves ----------------------------------------------------------------
+
+
+def test_the_lab_reference_is_skimage_lab2rgb_in_gamut():
+    lab = lab_from_rgb(uint8_images(True))
+    np.testing.assert_allclose(
+        np.clip(rgb_from_lab(lab), 0, 255) / 255, skimage_color.lab2rgb(lab), atol=1e-12
+    )
+    np.testing.assert_allclose(rgb_from_lab(lab), uint8_images(True), atol=1e-9)
+
+
+def test_the_bilinear_reference_is_torch_interpolate():
+    torch = pytest.importorskip("torch")
+    ab = np.random.default_rng(0).uniform(-1, 1, (2, 3, 5, 2))
+    theirs = torch.nn.functional.interpolate(
+        torch.tensor(ab).permute(0, 3, 1, 2), size=(8, 8), mode="bilinear", align_corners=False
+    )
+    np.testing.assert_allclose(bilinear(ab, 8, 8), theirs.permute(0, 2, 3, 1).numpy(), atol=1e-12)
