@@ -35,6 +35,11 @@ class DeprocessError(ValueError):
         It has 3 channels on axis 1: pass data_format='channels_first'.
     """
 
+    # TensorFlow's AutoGraph re-raises errors from a traced function as its
+    # own StagingError unless they ask to pass through: callers inside
+    # tf.function catch DeprocessError (and ValueError) as everywhere else.
+    ag_pass_through = True
+
 
 _CLI: ContextVar[bool] = ContextVar("keras_deprocess_cli", default=False)
 

@@ -17,7 +17,7 @@ import numpy as np
 from keras_deprocess.core.blocks import flat_blocks
 from keras_deprocess.core.layout import channel_position, data_format_for
 from keras_deprocess.errors import DeprocessError, shown
-from keras_deprocess.frameworks import framework_and_array
+from keras_deprocess.frameworks import Backend, framework_and_array
 from keras_deprocess.restore import restore_original_image_from_array
 
 __all__ = ["GridLayout", "demo_image", "image_grid", "naive_view", "to_images", "to_pil", "to_rgb"]
@@ -61,11 +61,23 @@ def to_images(
         (4, 5, 3)
     """
     backend, x = framework_and_array(x)
+    refuse_traced(backend, x, "to_images")
     data_format = data_format_for(backend.channels_first_by_default, data_format)
     restored = restore_original_image_from_array(x, model, mode=mode, data_format=data_format)
     restored_backend, restored = framework_and_array(restored)
     host = restored_backend.to_numpy(restored)
     return np.ascontiguousarray(np.moveaxis(host, channel_position(host.ndim, data_format), -1))
+
+
+def refuse_traced(backend: Backend, x: Any, function: str) -> None:
+    """Images for people live on the host: inside a trace there are no values to bring there."""
+    if backend.is_traced(x):
+        raise DeprocessError(
+            f"Expected concrete values: {function} returns NumPy images on the host. Received a traced "
+            f"{backend.name} array (inside tf.function, jax.jit, torch.compile or a symbolic Keras "
+            f"model), which has none. Call {function} outside the trace, or inside it use "
+            "restore_original_image_from_array, which stays in the framework."
+        )
 
 
 def to_pil(x: Any, model: Any = None, *, mode: str | None = None, data_format: str | None = None) -> Any:
@@ -93,6 +105,8 @@ def to_pil(x: Any, model: Any = None, *, mode: str | None = None, data_format: s
     """
     from PIL import Image
 
+    backend, x = framework_and_array(x)
+    refuse_traced(backend, x, "to_pil")
     images = to_images(x, model, mode=mode, data_format=data_format)
     if images.ndim not in (3, 4) or images.shape[-1] not in (1, 3, 4):
         raise DeprocessError(
@@ -233,10 +247,11 @@ def _as_cells(images: Any, model: Any, mode: Any, data_format: str | None) -> li
     """Each image as (H, W, 3) uint8 on the host."""
     if isinstance(images, (list, tuple)):  # images or batches of any sizes and frameworks
         return [cell for image in images for cell in _as_cells(image, model, mode, data_format)]
-    if model is not None or mode is not None:
-        batch = to_images(images, model, mode=mode, data_format=data_format)
-        return [to_rgb(a) for a in (batch[None] if batch.ndim == 3 else batch)]
     backend, array = framework_and_array(images)
+    refuse_traced(backend, array, "image_grid")
+    if model is not None or mode is not None:
+        batch = to_images(array, model, mode=mode, data_format=data_format)
+        return [to_rgb(a) for a in (batch[None] if batch.ndim == 3 else batch)]
     layout = data_format_for(backend.channels_first_by_default, data_format)
     host = backend.to_numpy(array)
     if host.dtype != np.uint8:

@@ -83,7 +83,10 @@ def test_lab_engines_agree_bit_for_bit(host_engine):
                 as_float = host_engine.restore(values, spec, data_format, "float32", clip=False)
                 wide = values.astype(np.float64)
                 reference = inverse_map(
-                    backend_for(wide), wide, Plan.inverse(get_spec(spec), axis, "float64", False), zero_nan=False
+                    backend_for(wide),
+                    wide,
+                    Plan.inverse(get_spec(spec), axis, "float64", False),
+                    zero_nan=False,
                 )
                 np.testing.assert_allclose(as_float, reference, rtol=1e-5, atol=5e-3)
 
@@ -94,7 +97,9 @@ def test_every_srgb_colour_round_trips_in_the_blocked_engine():
 
     colours = every_colour()
     lab = preprocess_input(colours, "colorization", data_format="channels_last", dtype="float64")
-    np.testing.assert_array_equal(HostEngine("blocked").restore(lab, "colorization", "channels_last"), colours)
+    np.testing.assert_array_equal(
+        HostEngine("blocked").restore(lab, "colorization", "channels_last"), colours
+    )
 
 
 def test_agrees_with_skimage():

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 from conftest import to_layout
-from template import Bug, Case, OperationTests
+from template import Case, OperationTests
 
 from keras_deprocess import (
     DeprocessError,
@@ -199,24 +199,6 @@ def grid(cells: list[np.ndarray], columns: int | None, padding: int, pad_value: 
     return out.astype(np.uint8)
 
 
-# -- known library bugs (see the report of issue 17) ------------------------------------------
-
-HOST_IN_TRACE = Bug(
-    "library bug: inside tf.function or jax.jit, a host operation raises the framework's error "
-    "(AttributeError: 'SymbolicTensor' object has no attribute 'numpy'; TracerArrayConversionError), "
-    "not a DeprocessError saying that it needs the values",
-    raises=(AttributeError, TypeError),  # TracerArrayConversionError is a TypeError
-)
-NOT_IN_TRACE = {f"test_traced[{t}]": HOST_IN_TRACE for t in ("tf.function", "tf.function-xla", "jax.jit")}
-NUMPY_IN_DYNAMO = {
-    "test_traced[torch.compile]": Bug(
-        "library bug: under torch.compile(fullgraph=True) Dynamo traces the NumPy that reads the "
-        "spec's ab constants (np.broadcast_to(x, 3)) and stops: 'size' must be tuple of ints, not int",
-        raises=(RuntimeError,),  # torch._dynamo.exc.Unsupported
-    )
-}
-
-
 # -- the operations ---------------------------------------------------------------------------
 
 
@@ -315,8 +297,8 @@ class TestToImages(OperationTests):
     output = "numpy"
     traceable = False
     cases = (
-        Case("VGG16", {"model": "VGG16"}, "uint8", bugs=NOT_IN_TRACE),
-        Case("colorization", {"model": "colorization"}, "uint8", bugs=NOT_IN_TRACE),
+        Case("VGG16", {"model": "VGG16"}, "uint8"),
+        Case("colorization", {"model": "colorization"}, "uint8"),
     )
 
     def inputs(self, case, data_format, batched):
@@ -332,7 +314,7 @@ class TestToImages(OperationTests):
 
 class TestToPil(TestToImages):
     output = "pil"
-    cases = (Case("VGG16", {"model": "VGG16"}, "uint8", bugs=NOT_IN_TRACE),)
+    cases = (Case("VGG16", {"model": "VGG16"}, "uint8"),)
 
     def operation(self, case, x, *, data_format):
         return to_pil(x, **case.kwargs, data_format=data_format)
@@ -342,8 +324,8 @@ class TestImageGrid(OperationTests):
     output = "numpy"
     traceable = False
     cases = (
-        Case("VGG16-restored", {"model": "VGG16"}, "uint8", bugs=NOT_IN_TRACE),
-        Case("uint8-rgba", {"columns": 1, "padding": 1, "pad_value": 9}, "uint8", bugs=NOT_IN_TRACE),
+        Case("VGG16-restored", {"model": "VGG16"}, "uint8"),
+        Case("uint8-rgba", {"columns": 1, "padding": 1, "pad_value": 9}, "uint8"),
     )
 
     def inputs(self, case, data_format, batched):
@@ -423,7 +405,6 @@ class TestDecodeAb(OperationTests):
             differentiable=True,
             torch_compile=True,
             atol=1e-6,
-            bugs=NUMPY_IN_DYNAMO,
         ),
         Case(
             "lab-mean",
@@ -462,7 +443,6 @@ class TestEncodeAb(OperationTests):
             "float32",
             torch_compile=True,
             atol=1e-5,
-            bugs=NUMPY_IN_DYNAMO,
         ),
     )
 
@@ -490,9 +470,9 @@ class TestOutOfGamut(OperationTests):
     report_type = Gamut
     traceable = False
     cases = (
-        Case("lab", {"model": "lab"}, bugs=NOT_IN_TRACE),
-        Case("colorization", {"model": "colorization"}, bugs=NOT_IN_TRACE),
-        Case("VGG16", {"model": "VGG16"}, bugs=NOT_IN_TRACE),
+        Case("lab", {"model": "lab"}),
+        Case("colorization", {"model": "colorization"}),
+        Case("VGG16", {"model": "VGG16"}),
     )
 
     def inputs(self, case, data_format, batched):
@@ -544,7 +524,7 @@ class TestDetectMode(OperationTests):
     output = "report"
     report_type = list
     traceable = False
-    cases = tuple(Case(mode, setup={"mode": mode}, bugs=NOT_IN_TRACE) for mode in ("caffe", "tf", "torch"))
+    cases = tuple(Case(mode, setup={"mode": mode}) for mode in ("caffe", "tf", "torch"))
 
     def inputs(self, case, data_format, batched):
         x = keras_preprocess(uint8_images(batched, seed=11).astype(np.float32), case.setup["mode"])
@@ -574,14 +554,6 @@ class TestDetectMode(OperationTests):
 # -- errors inside a trace ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "library bug: inside tf.function (AutoGraph on, the default) a DeprocessError raised while "
-        "tracing reaches the caller as tensorflow's StagingError, which is neither a DeprocessError nor "
-        "a ValueError: AutoGraph re-raises only exception types it can rebuild from a message"
-    ),
-)
 def test_a_deprocess_error_inside_tf_function_stays_a_deprocess_error():
     tf = pytest.importorskip("tensorflow")
 

@@ -70,13 +70,18 @@ def ab_bins(grid: float = 10) -> np.ndarray:
     return _bins(size)
 
 
-def bins_table(bins: Any) -> np.ndarray:
-    """`bins` as a checked (K, 2) float64 NumPy table; None gives ``ab_bins(10)``."""
+def bins_table(bins: Any, *, traced: bool = False) -> np.ndarray:
+    """`bins` as a checked (K, 2) float64 NumPy table; None gives ``ab_bins(10)``.
+
+    Inside a trace (`traced`) only the shape is checked: torch.compile turns
+    NumPy into traced ops, where a check of the values could not branch.
+    """
     if bins is None:
         return ab_bins(10)
     backend, array = framework_and_array(bins)
     table = np.asarray(backend.to_numpy(array), dtype=np.float64)
-    if table.ndim != 2 or table.shape[1] != 2 or len(table) < 2 or not np.isfinite(table).all():
+    bad_values = False if traced else not np.isfinite(table).all()
+    if table.ndim != 2 or table.shape[1] != 2 or len(table) < 2 or bad_values:
         raise DeprocessError(
             "Expected `bins` to be a (K, 2) array of finite ab centres, K ≥ 2, such as Zhang et al.'s "
             f"pts_in_hull.npy (313, 2). Received shape {table.shape}."

@@ -13,7 +13,7 @@ from keras_deprocess.core.layout import channel_position, data_format_for
 from keras_deprocess.core.spec import Affine, PreprocessSpec
 from keras_deprocess.errors import DeprocessError, shown
 from keras_deprocess.frameworks import framework_and_array
-from keras_deprocess.kernels.affine import apply_affine
+from keras_deprocess.kernels.affine import apply_affine, per_channel
 from keras_deprocess.ops import TensorOps, ops_for
 from keras_deprocess.registry import get_spec
 
@@ -41,9 +41,8 @@ def _ab_affine(spec: Any, direction: str) -> tuple[PreprocessSpec, Affine]:
             f"spec_from_lab(...)). Received {resolved.name!r}, an RGB spec."
         )
     affine = resolved.inverse_affine() if direction == "inverse" else resolved.forward_affine()
-    multipliers = np.broadcast_to(affine.multiplier, 3)[1:]
-    offsets = np.broadcast_to(affine.offset, 3)[1:]
-    return resolved, Affine(None, tuple(map(float, multipliers)), tuple(map(float, offsets)))
+    # Plain tuples, not NumPy: torch.compile traces this, and its NumPy support is partial.
+    return resolved, Affine(None, per_channel(affine.multiplier, 3)[1:], per_channel(affine.offset, 3)[1:])
 
 
 def _bin_axis_last(backend: TensorOps, x: Any, data_format: str, name: str, channels: int | None) -> Any:
@@ -107,10 +106,10 @@ def decode_ab(
         [[[[1.0, -0.5]]]]
     """
     _, normalize = _ab_affine(spec, "forward")
-    table = bins_table(bins)
     temperature = _positive("temperature", temperature, "0.38 in Zhang et al.; 1 for the mean")
     found, probabilities = framework_and_array(probabilities)
     backend = ops_for(found)
+    table = bins_table(bins, traced=backend.is_traced(probabilities))
     data_format = data_format_for(backend.channels_first_by_default, data_format)
     require_float(backend.dtype_name(probabilities), backend.shape(probabilities))
     try:
@@ -183,7 +182,9 @@ def encode_ab(
         [[[[1.0, 0.0, 0.0]]]]
     """
     _, to_ab_units = _ab_affine(spec, "inverse")
-    table = bins_table(bins)
+    found, ab = framework_and_array(ab)
+    backend = ops_for(found)
+    table = bins_table(bins, traced=backend.is_traced(ab))
     if (
         isinstance(neighbors, bool)
         or not isinstance(neighbors, (int, np.integer))
@@ -201,8 +202,6 @@ def encode_ab(
         raise DeprocessError(
             f"Expected `sigma` > 0, in ab units (5 in Zhang et al.). Received: sigma={shown(sigma)}."
         )
-    found, ab = framework_and_array(ab)
-    backend = ops_for(found)
     data_format = data_format_for(backend.channels_first_by_default, data_format)
     require_float(backend.dtype_name(ab), backend.shape(ab))
     values, axis = _bin_axis_last(backend, ab, data_format, "ab", 2)
