@@ -142,6 +142,11 @@ def numpy_section(quick: bool) -> list[Row]:
         rows.append(("NumPy N=64 caffe -> float32", as_float, "x.copy()", allocating_copy_ms, ""))
         extra = peak_extra_mib(ours())
         rows.append(("peak extra memory, N=64 -> uint8 (MiB)", extra, "1 MiB", 1.0, "<= 1 (+ output)"))
+        # The spec check (SpecMismatchWarning) on every eager call, against the same call without it.
+        checked, unchecked = paired_ms(ours(), ours(check=False), rounds=61)
+        rows.append(
+            ("NumPy N=64 caffe -> uint8, spec check on", checked, "check=False", unchecked, "<= 1.05")
+        )
     with engine("blocked"):
         blocked, blocked_copy_ms = paired_ms(ours(), copy, rounds=15)
         rows.append(

@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from keras_deprocess._keras_hook import register_layers_when_keras_is_imported
-from keras_deprocess.errors import DeprocessError
+from keras_deprocess.errors import DeprocessError, SpecMismatchWarning
 
 if TYPE_CHECKING:
     from keras_deprocess.checks.detection import ModeGuess
@@ -64,6 +64,7 @@ __all__ = [
     "ModelEntry",
     "Preprocess",
     "PreprocessSpec",
+    "SpecMismatchWarning",
     "__version__",
     "ab_bins",
     "decode_ab",

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["DeprocessError", "advise", "listing", "shown", "speaking_cli"]
+__all__ = ["DeprocessError", "SpecMismatchWarning", "advise", "listing", "shown", "speaking_cli"]
 
 
 class DeprocessError(ValueError):
@@ -41,10 +41,36 @@ class DeprocessError(ValueError):
     ag_pass_through = True
 
 
+class SpecMismatchWarning(UserWarning):
+    """Warned when the values contradict the spec the caller named: the picture would be wrong.
+
+    Restoring with the wrong spec still gives a picture, a plausible and wrong
+    one, so every eager restore checks a small strided sample of its input
+    against the spec it was given (see the docs' "Never silently wrong").
+    The message names the spec given, what the values look like, and the
+    fix. Turn the check off with ``check=False`` (``--no-check`` on the
+    command line); turn the warning into an error with
+    ``warnings.simplefilter("error", SpecMismatchWarning)``.
+
+    Example:
+        >>> import warnings
+        >>> import numpy as np
+        >>> from keras_deprocess import SpecMismatchWarning, preprocess_input, to_images
+        >>> photo = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+        >>> batch = preprocess_input(photo, "imagenet", data_format="channels_last")
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _ = to_images(batch, "ResNet50", data_format="channels_last")
+        >>> caught[0].category is SpecMismatchWarning
+        True
+    """
+
+
 _CLI: ContextVar[bool] = ContextVar("keras_deprocess_cli", default=False)
 
 # Keyword → the command line's flag for the same setting.
 CLI_FLAGS = {
+    "check": "--no-check",
     "model": "--model",
     "mode": "--model",
     "data_format": "--data-format",
@@ -74,8 +100,13 @@ def advise(**settings: Any) -> str:
     Keywords the command line has no flag for stay as keywords.
     """
     if on_cli() and all(key in CLI_FLAGS for key in settings):
-        return " ".join(f"{CLI_FLAGS[key]} {value}" for key, value in settings.items())
+        return " ".join(_flag(CLI_FLAGS[key], value) for key, value in settings.items())
     return ", ".join(f"{key}={value!r}" for key, value in settings.items())
+
+
+def _flag(flag: str, value: Any) -> str:
+    """A switch such as ``--no-check`` stands alone; other flags take their value."""
+    return flag if flag.startswith("--no-") and value is False else f"{flag} {value}"
 
 
 def listing() -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from keras_deprocess.core.blocks import flat_blocks
-from keras_deprocess.core.layout import channel_position, data_format_for
+from keras_deprocess.core.layout import assumption, channel_position, check_assumed_layout, data_format_for
 from keras_deprocess.errors import DeprocessError, shown
 from keras_deprocess.frameworks import Backend, framework_and_array
 from keras_deprocess.restore import restore_original_image_from_array
@@ -26,7 +26,12 @@ DEMO_IMAGE = "astronaut.png"
 
 
 def to_images(
-    x: Any, model: Any = None, *, mode: str | None = None, data_format: str | None = None
+    x: Any,
+    model: Any = None,
+    *,
+    mode: str | None = None,
+    data_format: str | None = None,
+    check: bool = True,
 ) -> np.ndarray:
     """Restore preprocessed images as NumPy uint8 on the host, channels last.
 
@@ -48,6 +53,8 @@ def to_images(
         mode: As for `restore_original_image_from_array`.
         data_format: The layout of `x`. None: 'channels_first' for PyTorch
             tensors, else `keras.config.image_data_format()`.
+        check: Check a sample of the values against the spec, and warn
+            (`SpecMismatchWarning`) when they contradict it.
 
     Returns:
         A C-contiguous uint8 NumPy array, channels last.
@@ -62,11 +69,12 @@ def to_images(
     """
     backend, x = framework_and_array(x)
     refuse_traced(backend, x, "to_images")
-    data_format = data_format_for(backend.channels_first_by_default, data_format)
-    restored = restore_original_image_from_array(x, model, mode=mode, data_format=data_format)
+    # data_format as given: restoring checks an assumed layout against the shape.
+    restored = restore_original_image_from_array(x, model, mode=mode, data_format=data_format, check=check)
+    layout = data_format_for(backend.channels_first_by_default, data_format)
     restored_backend, restored = framework_and_array(restored)
     host = restored_backend.to_numpy(restored)
-    return np.ascontiguousarray(np.moveaxis(host, channel_position(host.ndim, data_format), -1))
+    return np.ascontiguousarray(np.moveaxis(host, channel_position(host.ndim, layout), -1))
 
 
 def refuse_traced(backend: Backend, x: Any, function: str) -> None:
@@ -80,7 +88,14 @@ def refuse_traced(backend: Backend, x: Any, function: str) -> None:
         )
 
 
-def to_pil(x: Any, model: Any = None, *, mode: str | None = None, data_format: str | None = None) -> Any:
+def to_pil(
+    x: Any,
+    model: Any = None,
+    *,
+    mode: str | None = None,
+    data_format: str | None = None,
+    check: bool = True,
+) -> Any:
     """Restore preprocessed images as PIL images: one for an image, a list for a batch.
 
     Shape:
@@ -92,6 +107,7 @@ def to_pil(x: Any, model: Any = None, *, mode: str | None = None, data_format: s
         model: As for `to_images`.
         mode: As for `to_images`.
         data_format: As for `to_images`.
+        check: As for `to_images`.
 
     Returns:
         A `PIL.Image.Image`, or a list of them for a batch.
@@ -107,7 +123,7 @@ def to_pil(x: Any, model: Any = None, *, mode: str | None = None, data_format: s
 
     backend, x = framework_and_array(x)
     refuse_traced(backend, x, "to_pil")
-    images = to_images(x, model, mode=mode, data_format=data_format)
+    images = to_images(x, model, mode=mode, data_format=data_format, check=check)
     if images.ndim not in (3, 4) or images.shape[-1] not in (1, 3, 4):
         raise DeprocessError(
             "Expected one image (rank 3) or a batch (rank 4) with 1, 3 or 4 channels to make PIL "
@@ -131,6 +147,7 @@ def image_grid(
     mode: str | None = None,
     data_format: str | None = None,
     pad_value: int = 0,
+    check: bool = True,
 ) -> np.ndarray:
     """Tile a batch into one uint8 RGB picture, after the exact inverse.
 
@@ -159,6 +176,7 @@ def image_grid(
         data_format: The layout of `images`. None: 'channels_first' for
             PyTorch tensors, else `keras.config.image_data_format()`.
         pad_value: The grey level (0 to 255) of the padding.
+        check: As for `to_images`.
 
     Returns:
         One ``(height, width, 3)`` uint8 NumPy array.
@@ -186,7 +204,7 @@ def image_grid(
         raise DeprocessError(
             f"Expected `pad_value` to be an integer in [0, 255]. Received: pad_value={shown(pad_value)}."
         )
-    cells = _as_cells(images, model, mode, data_format)
+    cells = _as_cells(images, model, mode, data_format, check)
     if not cells:
         raise DeprocessError("Expected at least one image to tile. Received none.")
     height = max(c.shape[0] for c in cells)
@@ -243,16 +261,19 @@ def _positive_int(name: str, value: Any, *, allow_none: bool = False, allow_zero
     return int(value)
 
 
-def _as_cells(images: Any, model: Any, mode: Any, data_format: str | None) -> list[np.ndarray]:
+def _as_cells(images: Any, model: Any, mode: Any, data_format: str | None, check: bool) -> list[np.ndarray]:
     """Each image as (H, W, 3) uint8 on the host."""
     if isinstance(images, (list, tuple)):  # images or batches of any sizes and frameworks
-        return [cell for image in images for cell in _as_cells(image, model, mode, data_format)]
+        return [cell for image in images for cell in _as_cells(image, model, mode, data_format, check)]
     backend, array = framework_and_array(images)
     refuse_traced(backend, array, "image_grid")
     if model is not None or mode is not None:
-        batch = to_images(array, model, mode=mode, data_format=data_format)
+        batch = to_images(array, model, mode=mode, data_format=data_format, check=check)
         return [to_rgb(a) for a in (batch[None] if batch.ndim == 3 else batch)]
     layout = data_format_for(backend.channels_first_by_default, data_format)
+    check_assumed_layout(
+        backend.shape(array), layout, assumption(backend.channels_first_by_default, data_format)
+    )
     host = backend.to_numpy(array)
     if host.dtype != np.uint8:
         raise DeprocessError(

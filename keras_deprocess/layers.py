@@ -17,7 +17,7 @@ from keras_deprocess.frameworks import backend_for
 from keras_deprocess.registry import resolve_spec
 from keras_deprocess.restore import preprocess_input, restore_original_image_from_array
 
-keras = import_keras()
+keras = import_keras("The Deprocess and Preprocess layers")
 Layer: Any = keras.layers.Layer
 
 __all__ = ["Deprocess", "Preprocess"]

@@ -9,23 +9,30 @@ data is worded here, in the caller's words.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from typing import Any
 
+import numpy as np
+
 from keras_deprocess.checks.lab import check_lab_input
+from keras_deprocess.checks.mismatch import MISMATCH_SAMPLE_PIXELS, Mismatch, spec_mismatch
+from keras_deprocess.checks.sample import strided_pixels
 from keras_deprocess.core.config import floatx
 from keras_deprocess.core.dtypes import forward_dtype, output_dtype_name, require_float
 from keras_deprocess.core.finite import NonFinite
-from keras_deprocess.core.layout import channel_axis, data_format_for
+from keras_deprocess.core.layout import assumption, channel_axis, data_format_for
 from keras_deprocess.core.plan import Plan
 from keras_deprocess.core.spec import PreprocessSpec
 from keras_deprocess.discovery.auto import detected_spec
 from keras_deprocess.engines import run
-from keras_deprocess.errors import DeprocessError
+from keras_deprocess.errors import DeprocessError, SpecMismatchWarning, advise, shown
 from keras_deprocess.frameworks import framework_and_array
 from keras_deprocess.frameworks.base import Backend
 from keras_deprocess.registry import resolve_spec
 
-__all__ = ["preprocess_input", "restore_original_image_from_array"]
+__all__ = ["describe_mismatch", "preprocess_input", "restore_original_image_from_array", "switch"]
 
 
 def restore_original_image_from_array(
@@ -36,6 +43,7 @@ def restore_original_image_from_array(
     data_format: str | None = None,
     dtype: Any = "uint8",
     clip: bool = True,
+    check: bool = True,
 ) -> Any:
     r"""Undo `preprocess_input`: give back the RGB image in [0, 255].
 
@@ -64,6 +72,13 @@ def restore_original_image_from_array(
     `keras.ops`. Only the caller's framework is imported. Float outputs are
     differentiable.
 
+    Never silently wrong: on every eager call a strided sample of at most
+    about 3,000 values is checked against the spec, and a
+    `SpecMismatchWarning` says when the values contradict it (a Keras
+    'caffe' name on torchvision-normalized data, data normalized twice,
+    [0, 1] data given to a [0, 255] spec, ...). Inside traces nothing is
+    checked.
+
     Shape:
         - Input: ``(H, W, C)`` or ``(N, H, W, C)`` (or more leading axes) for
           'channels_last'; ``(C, H, W)`` or ``(N, C, H, W, ...)`` for
@@ -79,11 +94,13 @@ def restore_original_image_from_array(
             "clip"), a module, `preprocess_input` function, built
             `keras.Model`, torchvision `Normalize`/`Compose`, timm data
             config, Hugging Face processor, detectron2 config, or a
-            `PreprocessSpec`. Pass `model` or `mode`.
+            `PreprocessSpec`. With neither `model` nor `mode`, the mode is
+            detected from the values and used when the detection is certain
+            (as ``mode='auto'``); otherwise the error names what the values
+            look like and every model that preprocesses so.
         mode: 'caffe', 'tf', 'torch' or 'identity'; or 'auto' to detect it
             from the values (an error says so when the detection is not
-            clear-cut). With neither `model` nor `mode`, the error names the
-            mode that the values look like.
+            clear-cut).
         data_format: 'channels_last', 'channels_first', or None: PyTorch
             tensors are taken as 'channels_first' (PyTorch's layout), other
             arrays as `keras.config.image_data_format()` (read from
@@ -93,14 +110,21 @@ def restore_original_image_from_array(
         clip: Clip to [0, 255]. Must stay True for uint8 (a cast without
             clipping wraps -1 to 255); set False with a float dtype to keep
             out-of-range values, e.g. to track them during optimization.
+        check: Check a sample of the values against the spec, and warn
+            (`SpecMismatchWarning`) when they contradict it. False turns
+            the check off.
 
     Returns:
         The restored images, of `dtype`, in the framework of `x`.
 
     Raises:
         DeprocessError: For a bad argument, a rank below 3, a wrong channel
-            count, integer input (raw pixels, not preprocessed data), or NaN
-            or ±Inf values when the output is uint8.
+            count, a layout the shape contradicts when `data_format` was
+            not given, integer input (raw pixels, not preprocessed data), or
+            NaN or ±Inf values when the output is uint8.
+
+    Warns:
+        SpecMismatchWarning: When a sample of the values contradicts the spec.
 
     Example:
         >>> import numpy as np
@@ -111,14 +135,19 @@ def restore_original_image_from_array(
         True
     """
     out_dtype = output_dtype_name(dtype, clip)
+    check = switch("check", check)
     backend, x = framework_and_array(x)
+    assumed = assumption(backend.channels_first_by_default, data_format)
     data_format = data_format_for(backend.channels_first_by_default, data_format)
     shape = backend.shape(x)
     require_float(backend.dtype_name(x), shape)
     spec = spec_for_values(backend, x, model, mode, data_format)
-    axis = channel_axis(shape, spec, data_format)
-    if not spec.is_affine and not backend.is_traced(x):
-        check_lab_input(backend, x, spec, axis)
+    axis = channel_axis(shape, spec, data_format, assumed_because=assumed)
+    if not backend.is_traced(x):
+        if not spec.is_affine:
+            check_lab_input(backend, x, spec, axis)
+        elif check:
+            warn_on_mismatch(backend, x, spec, axis, given=model if model is not None else mode)
     try:
         return run(Plan.inverse(spec, axis, out_dtype, clip), x)
     except NonFinite as error:
@@ -167,8 +196,9 @@ def preprocess_input(
     """
     spec = resolve_spec(model, mode)
     backend, x = framework_and_array(x)
+    assumed = assumption(backend.channels_first_by_default, data_format)
     data_format = data_format_for(backend.channels_first_by_default, data_format)
-    axis = channel_axis(backend.shape(x), spec, data_format)
+    axis = channel_axis(backend.shape(x), spec, data_format, assumed_because=assumed)
     out_dtype = forward_dtype(backend.dtype_name(x), dtype, default=floatx())
     return run(Plan.forward(spec, axis, out_dtype), x)
 
@@ -176,8 +206,81 @@ def preprocess_input(
 def spec_for_values(backend: Backend, x: Any, model: Any, mode: Any, data_format: str) -> PreprocessSpec:
     """`model` or `mode` resolved; with neither, or ``mode='auto'``, detected from the values."""
     if model is None and (mode is None or (isinstance(mode, str) and mode.lower() == "auto")):
-        return detected_spec(x, data_format, auto=mode is not None, traced=backend.is_traced(x))
+        return detected_spec(x, data_format, asked=mode is not None, traced=backend.is_traced(x))
     return resolve_spec(model, mode)
+
+
+def switch(keyword: str, value: Any) -> bool:
+    """A True/False argument, refused when it is anything else (a string 'False' is truthy)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise DeprocessError(
+            f"Expected `{keyword}` to be True or False. Received: {keyword}={shown(value)} "
+            f"({type(value).__name__}). Pass {keyword}=False, not a string or number."
+        )
+    return bool(value)
+
+
+def warn_on_mismatch(backend: Backend, x: Any, spec: PreprocessSpec, axis: int, given: Any) -> None:
+    """A `SpecMismatchWarning` when a strided sample of `x` contradicts `spec`, at the caller's line."""
+    pixels = strided_pixels(backend, x, axis, MISMATCH_SAMPLE_PIXELS).astype(np.float64)
+    pixels = pixels[np.isfinite(pixels).all(axis=1)]
+    found = spec_mismatch(pixels, spec)
+    if found is not None:
+        warnings.warn(SpecMismatchWarning(describe_mismatch(found, spec, given)), stacklevel=_callers_level())
+
+
+def describe_mismatch(found: Mismatch, spec: PreprocessSpec, given: Any) -> str:
+    """The warning's words: the spec given, what the values look like, and what to pass instead.
+
+    `given` is the caller's own `model` or `mode` argument, named as they named it.
+    """
+    named = _given_label(spec, given)
+    share = f"{found.clipped:.0%} of them restore outside [0, 255]"
+    if found.suggested:
+        instead = f"pass {advise(model=found.suggested)}, or your own transforms"
+    else:
+        instead = "pass the preprocessing that produced them"
+    off = f"({found.sampled} values sampled; {advise(check=False)} turns this check off)"
+    if found.kind == "whole-elsewhere":
+        return (
+            f"these values look like {found.suggested_label}, not {named}: they restore to whole numbers, "
+            f"as images that were uint8 do, under {found.suggested!r} and not under {spec.name!r}. "
+            f"{instead.capitalize()}. {off}"
+        )
+    if found.kind == "narrow":
+        return (
+            f"these values look like {found.suggested_label}, not {named}: under {spec.name!r} they restore "
+            f"to a near-constant image at its mean pixel, under {found.suggested!r} to a full one. "
+            f"{instead.capitalize()}. {off}"
+        )
+    if found.kind == "normalized-twice":
+        return (
+            f"these values look normalized twice with {named}: undone once they are still normalized "
+            f"data ({share}), undone twice a full image. Normalize once (look for a second Normalize "
+            f"or preprocess_input in the pipeline), or restore the result twice. {off}"
+        )
+    return (
+        f"these values do not look like {named}'s: {share}, far beyond what rounding or an optimizer's "
+        f"overshoot explains, and they would be clipped. Is the model right? {instead.capitalize()}. {off}"
+    )
+
+
+def _given_label(spec: PreprocessSpec, given: Any) -> str:
+    """ "ResNet50's 'caffe'" for a model name, "'caffe'" for the mode itself or another handle."""
+    if isinstance(given, str) and given.strip().lower() != spec.name.lower():
+        return f"{given}'s {spec.name!r}"
+    return repr(spec.name)
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _callers_level() -> int:
+    """The `stacklevel` of the first frame outside this package: the caller's own line."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
 
 
 _CLEANERS = {

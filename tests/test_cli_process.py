@@ -142,7 +142,7 @@ def test_an_internal_error_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch)
 
 
 def test_argparse_errors_exit_2_with_usage(tmp_path):
-    result = run("restore", "x.npy", cwd=tmp_path)  # no --model
+    result = run("restore", "x.npy", "--chunk-mb", "0", cwd=tmp_path)  # a value argparse refuses
     assert result.returncode == 2
     assert result.stderr.startswith("usage: keras-deprocess restore")
     assert "Traceback" not in result.stderr

@@ -82,25 +82,44 @@ def test_errors():
 # -- the asker's call: no model, no mode; and mode='auto' -------------------------------
 
 
-def test_neither_model_nor_mode_names_the_detected_mode():
+def test_the_askers_own_call_restores_when_the_detection_is_certain():
+    """The Stack Overflow asker's call: VGG19's preprocess_input, then no model at all."""
+    from keras.applications.vgg19 import preprocess_input as vgg19_preprocess_input
+
+    from keras_deprocess import restore_original_image_from_array
+    from keras_deprocess.cli import load_demo_image
+
+    img = load_demo_image()
+    x = np.expand_dims(img.astype("float32"), axis=0)
+    scaled_img = vgg19_preprocess_input(x.copy())
+    assert (restore_original_image_from_array(scaled_img) == np.array(img)).all()
+
+
+def test_neither_model_nor_mode_names_every_model_when_unsure():
     from keras_deprocess import restore_original_image_from_array
 
-    x = preprocess_input(synthetic_images(0), "VGG16", data_format="channels_last")
+    images = synthetic_images(0).astype(np.float64)
+    drifted = images + np.random.default_rng(0).uniform(-0.5, 0.5, images.shape)  # no longer whole
+    x = preprocess_input(drifted, "VGG19", data_format="channels_last")
     with pytest.raises(DeprocessError) as raised:
         restore_original_image_from_array(x, data_format="channels_last")
     message = str(raised.value)
-    assert "Received neither" in message
+    assert "Expected `model` or `mode`" in message
     assert "look like 'caffe' (" in message
     assert "% confident" in message
-    assert "VGG16" in message
+    for model in ("VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152"):
+        assert model in message
+    assert "and 1 more" not in message
     assert "Pass mode='caffe'" in message
-    assert "mode='auto'" in message
+    assert "model='VGG16'" in message
 
 
 def test_neither_for_a_preset_advises_model_not_mode():
     from keras_deprocess import restore_original_image_from_array
 
-    x = preprocess_input(synthetic_images(1), "clip", data_format="channels_last")
+    images = synthetic_images(1).astype(np.float64)
+    drifted = images + np.random.default_rng(1).uniform(-0.5, 0.5, images.shape)
+    x = preprocess_input(drifted, "clip", data_format="channels_last")
     with pytest.raises(DeprocessError, match=r"look like 'clip' .*Pass model='clip'"):
         restore_original_image_from_array(x, data_format="channels_last")
 

@@ -246,9 +246,15 @@ def test_ragged_list_is_refused_clearly():
 def test_spec_configs_missing_and_unknown_keys():
     from keras_deprocess import get_spec
 
-    assert get_spec({"scale": 1}).is_identity  # missing fields take their defaults
+    assert get_spec({"name": "mine", "scale": 1}).is_identity  # other fields take their defaults
     with pytest.raises(DeprocessError, match=r"unknown keys \['colour'\]"):
-        get_spec({"scale": 1, "colour": "red"})
+        get_spec({"name": "mine", "scale": 1, "colour": "red"})
+    # A config that names nothing, or says nothing of the map, is not silently the identity.
+    for empty in ({}, {"scale": 1}, {"name": "mine"}):
+        with pytest.raises(DeprocessError, match="with a name and at least one of scale, mean and std"):
+            PreprocessSpec.from_config(empty)
+    with pytest.raises(DeprocessError, match="no name"):
+        get_spec({"scale": 1})
     with pytest.raises(DeprocessError, match="Expected a spec config"):
         PreprocessSpec.from_config(["scale", 1])
 
@@ -305,14 +311,22 @@ def test_huge_arguments_are_truncated_in_messages():
 def test_no_warning_leaks_on_valid_extreme_input():
     import warnings
 
+    from keras_deprocess import SpecMismatchWarning
+
     x = np.full((2, 4, 4, 3), 65000.0, np.float16)
     x[0] = -65000.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        out = restore_original_image_from_array(x, "VGG16", data_format="channels_last")
-        big = np.full((2, 4, 4, 3), 3e38, np.float32)
-        restore_original_image_from_array(big, "DenseNet121", data_format="channels_last")
-        restore_original_image_from_array(np.full((1, 2, 2, 3), 1e308), "tf", data_format="channels_last")
+    big = np.full((2, 4, 4, 3), 3e38, np.float32)
+    huge = np.full((1, 4, 4, 3), 1e308)
+    for check in (True, False):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = restore_original_image_from_array(x, "VGG16", data_format="channels_last", check=check)
+            restore_original_image_from_array(big, "DenseNet121", data_format="channels_last", check=check)
+            restore_original_image_from_array(huge, "tf", data_format="channels_last", check=check)
+        # No NumPy overflow warning; only the check's own word that everything is clipped.
+        assert all(issubclass(w.category, SpecMismatchWarning) for w in caught), caught
+        assert all("100% of them restore outside [0, 255]" in str(w.message) for w in caught)
+        assert len(caught) == (3 if check else 0)
     assert out[0].max() == 0
     assert out[1].min() == 255
 

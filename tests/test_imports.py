@@ -55,6 +55,7 @@ def test_public_surface():
         "ModelEntry",
         "Preprocess",
         "PreprocessSpec",
+        "SpecMismatchWarning",
         "__version__",
         "ab_bins",
         "decode_ab",
@@ -77,7 +78,8 @@ def test_public_surface():
     }
     for name in keras_deprocess.__all__:
         assert hasattr(keras_deprocess, name)
-    assert set(keras_deprocess.__all__) == set(keras_deprocess._LAZY) | {"DeprocessError", "__version__"}
+    eager = {"DeprocessError", "SpecMismatchWarning", "__version__"}
+    assert set(keras_deprocess.__all__) == set(keras_deprocess._LAZY) | eager
 
 
 def test_data_format_default_is_read_from_keras_json_without_importing_keras(tmp_path):

@@ -103,10 +103,12 @@ def score_sample(pixels: np.ndarray) -> list[ModeGuess]:
 
 
 def describe_guess(guess: ModeGuess) -> str:
-    """ "'caffe' (99.9% confident; the preprocessing of VGG16, VGG19, ...)", for messages."""
+    """ "'caffe' (99.9% confident; the preprocessing of all 5 of ResNet101, ..., VGG19)", for messages.
+
+    Every model is named: a user looking for theirs must find it.
+    """
     names = (guess.name, *guess.aliases)
     models = [e.name for e in list_models("constructor") if e.mode in names]
-    shown_models = ", ".join(models[:4]) + (f" and {len(models) - 4} more" if len(models) > 4 else "")
-    users = f"; the preprocessing of {shown_models}" if models else ""
+    users = f"; the preprocessing of all {len(models)} of {', '.join(models)}" if models else ""
     also = f"; also called {', '.join(map(repr, guess.aliases))}" if guess.aliases else ""
     return f"{guess.name!r} ({guess.confidence:.1%} confident{users}{also})"

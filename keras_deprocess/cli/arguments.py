@@ -15,6 +15,7 @@ from keras_deprocess.cli.terminal import ArgumentParser, HelpFormatter
 
 __all__ = [
     "MEMORY_NOTE",
+    "add_check",
     "add_chunk",
     "add_command",
     "add_input",
@@ -95,9 +96,20 @@ def add_model(parser: argparse.ArgumentParser) -> None:
     presets = ", ".join(repr(name) for name in PRESETS)
     parser.add_argument(
         "--model",
-        required=True,
+        default="auto",
         help=f"a keras.applications model or module ('VGG16', 'resnet_v2'), a mode ({modes}) or a "
-        f"preset ({presets}); `keras-deprocess models` lists them",
+        f"preset ({presets}); `keras-deprocess models` lists them. auto (the default) detects it "
+        "from the values and goes on only when that is certain (`keras-deprocess detect` shows why)",
+    )
+
+
+def add_check(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-check",
+        dest="check",
+        action="store_false",
+        help="do not check a sample of each array against --model (by default a contradiction, such as "
+        "torchvision-normalized data given a 'caffe' model, is one warning line on stderr)",
     )
 
 

@@ -11,16 +11,19 @@ when the CLI starts. None of these modules imports a framework:
 from __future__ import annotations
 
 from keras_deprocess import __version__
+from keras_deprocess.checks.mismatch import MISMATCH_SAMPLE_PIXELS, spec_mismatch
 from keras_deprocess.colorization import merge_l_ab, out_of_gamut
 from keras_deprocess.core.config import import_keras, resolve_data_format
 from keras_deprocess.core.spec import PreprocessSpec
+from keras_deprocess.discovery.auto import detected_spec
 from keras_deprocess.discovery.detect import detect_mode
 from keras_deprocess.errors import DeprocessError, advise, shown, speaking_cli
 from keras_deprocess.images import GridLayout, demo_image, naive_view, to_rgb
 from keras_deprocess.registry import MODES, PRESETS, get_spec, list_models
-from keras_deprocess.restore import restore_original_image_from_array
+from keras_deprocess.restore import describe_mismatch, restore_original_image_from_array
 
 __all__ = [
+    "MISMATCH_SAMPLE_PIXELS",
     "MODES",
     "PRESETS",
     "DeprocessError",
@@ -29,7 +32,9 @@ __all__ = [
     "__version__",
     "advise",
     "demo_image",
+    "describe_mismatch",
     "detect_mode",
+    "detected_spec",
     "get_spec",
     "import_keras",
     "list_models",
@@ -40,5 +45,6 @@ __all__ = [
     "restore_original_image_from_array",
     "shown",
     "speaking_cli",
+    "spec_mismatch",
     "to_rgb",
 ]

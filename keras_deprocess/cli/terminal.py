@@ -50,6 +50,11 @@ def error_line(message: str) -> str:
     return f"keras-deprocess: error: {safe(message)}"
 
 
+def warning_line(message: str) -> str:
+    """One line of a warning (the run goes on), terminal-safe like errors."""
+    return f"keras-deprocess: warning: {safe(message)}"
+
+
 # -- signals -----------------------------------------------------------------------
 
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM)

@@ -9,7 +9,7 @@ import numpy as np
 
 from keras_deprocess.checks.clipping import clipped_pixels
 from keras_deprocess.core.dtypes import require_float
-from keras_deprocess.core.layout import channel_axis, data_format_for
+from keras_deprocess.core.layout import assumption, channel_axis, data_format_for
 from keras_deprocess.errors import DeprocessError
 from keras_deprocess.frameworks import framework_and_array
 from keras_deprocess.registry import get_spec
@@ -83,9 +83,10 @@ def out_of_gamut(x: Any, model: Any, *, data_format: str | None = None) -> Gamut
     """
     spec = get_spec(model)
     backend, x = framework_and_array(x)
+    assumed = assumption(backend.channels_first_by_default, data_format)
     data_format = data_format_for(backend.channels_first_by_default, data_format)
     shape = tuple(backend.shape(x))
-    axis = channel_axis(shape, spec, data_format)
+    axis = channel_axis(shape, spec, data_format, assumed_because=assumed)
     require_float(backend.dtype_name(x), shape)
     if backend.is_traced(x):
         raise DeprocessError(

@@ -78,13 +78,18 @@ def resolve_data_format(data_format: str | None) -> str:
     return data_format
 
 
-def import_keras() -> ModuleType:
-    """Import Keras on demand and insist on Keras 3."""
+def import_keras(needed_for: str = "This") -> ModuleType:
+    """Import Keras on demand and insist on Keras 3.
+
+    `needed_for` names what needs it in the message ("The Deprocess layer").
+    """
     try:
         import keras
     except ImportError as error:
         raise DeprocessError(
-            "This needs Keras 3, which is not installed. Install it with `pip install 'keras>=3'`."
+            f"Expected Keras 3: {needed_for} needs it. Received an environment without Keras "
+            "(keras-deprocess installs no framework of its own). Install the `keras` extra, Keras with "
+            "TensorFlow: pip install 'keras-deprocess[keras]'."
         ) from error
     version = getattr(keras, "__version__", "0")
     if int(version.split(".")[0]) < 3:

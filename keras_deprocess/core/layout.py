@@ -14,7 +14,15 @@ from keras_deprocess.core.config import resolve_data_format
 from keras_deprocess.core.spec import PreprocessSpec
 from keras_deprocess.errors import DeprocessError, advise
 
-__all__ = ["channel_axis", "channel_position", "data_format_for", "layout_name", "two_channel_hint"]
+__all__ = [
+    "assumption",
+    "channel_axis",
+    "channel_position",
+    "check_assumed_layout",
+    "data_format_for",
+    "layout_name",
+    "two_channel_hint",
+]
 
 CHANNELS_LAST, CHANNELS_FIRST = "channels_last", "channels_first"
 
@@ -48,15 +56,26 @@ def data_format_for(channels_first_by_default: bool, data_format: str | None) ->
     return resolve_data_format(data_format)
 
 
-def channel_axis(shape: Any, spec: PreprocessSpec, data_format: str, purpose: str = "") -> int:
+# Channel counts of an image (grey, grey + alpha, RGB, RGBA); anything else is no channel axis.
+IMAGE_CHANNELS = (1, 2, 3, 4)
+
+
+def channel_axis(
+    shape: Any, spec: PreprocessSpec, data_format: str, purpose: str = "", *, assumed_because: str = ""
+) -> int:
     """The channel axis as a non-negative index, with the rank and the channel count checked.
 
     `purpose` names what needs the channels in messages ("to detect the
-    mode"); by default, the spec's preprocessing.
+    mode"); by default, the spec's preprocessing. `assumed_because` says why
+    `data_format` was assumed rather than given ("PyTorch's layout"); then
+    an axis that cannot hold an image's channels is refused when the other
+    layout's can, whatever the spec, since a spec for any channel count
+    would otherwise restore a transposed picture without a word.
 
     Raises:
-        DeprocessError: For a rank below 3, or a channel count the spec does
-            not take; the message names the other layout when that one fits.
+        DeprocessError: For a rank below 3, a channel count the spec does
+            not take, or an assumed layout the shape contradicts; the message
+            names the other layout when that one fits.
     """
     rank = len(shape)
     shape = tuple(shape)
@@ -66,14 +85,15 @@ def channel_axis(shape: Any, spec: PreprocessSpec, data_format: str, purpose: st
             f"{shape} (rank {rank}). For one grayscale image, add a channel axis and repeat it 3 times."
         )
     axis = channel_position(rank, data_format)
+    check_assumed_layout(shape, data_format, assumed_because)
+    other = other_format(data_format)
+    other_axis = channel_position(rank, other)
     if spec.channels is None or shape[axis] in (None, spec.channels):
         return axis
     message = (
         f"Expected {spec.channels} channels on {where(axis, rank)} (data_format={data_format!r}) "
         f"{purpose or f'for the {spec.name!r} preprocessing'}."
     )
-    other = other_format(data_format)
-    other_axis = channel_position(rank, other)
     if shape[other_axis] == spec.channels:
         message += (
             f" Received shape {shape}. It has {spec.channels} channels on {where(other_axis, rank)}: "
@@ -85,6 +105,41 @@ def channel_axis(shape: Any, spec: PreprocessSpec, data_format: str, purpose: st
         kind = "Lab" if not spec.is_affine else "RGB"
         message += f" Received shape {shape}. Pass {kind} images with {spec.channels} channels."
     raise DeprocessError(message)
+
+
+def check_assumed_layout(shape: Any, data_format: str, assumed_because: str) -> None:
+    """Refuse an assumed layout whose channel axis cannot hold channels while the other one can.
+
+    Raises:
+        DeprocessError: Naming both axes and the `data_format` to pass.
+    """
+    shape = tuple(shape)
+    rank = len(shape)
+    if not assumed_because or rank < 3:
+        return
+    axis = channel_position(rank, data_format)
+    other = other_format(data_format)
+    other_axis = channel_position(rank, other)
+    if _no_channels(shape[axis]) and not _no_channels(shape[other_axis]):
+        raise DeprocessError(
+            f"Expected the channels on {where(axis, rank)}: data_format was not given, so "
+            f"{data_format!r} ({assumed_because}) was assumed. Received shape {shape}, whose "
+            f"{where(axis, rank)} has {shape[axis]}, no image's channel count, and whose "
+            f"{where(other_axis, rank)} has {shape[other_axis]}. Pass {advise(data_format=other)}."
+        )
+
+
+def _no_channels(size: int | None) -> bool:
+    return size is not None and size not in IMAGE_CHANNELS
+
+
+def assumption(channels_first_by_default: bool, data_format: str | None) -> str:
+    """Why a layout is assumed when `data_format` is None (for messages); '' when it was given."""
+    if data_format is not None:
+        return ""
+    if channels_first_by_default:
+        return "PyTorch's own layout"
+    return "keras.config.image_data_format()"
 
 
 def two_channel_hint(shape: tuple[Any, ...], data_format: str) -> str:

@@ -10,10 +10,13 @@ never drift apart.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from keras_deprocess.errors import DeprocessError, shown
 
@@ -64,7 +67,8 @@ def _as_float_tuple(name: str, value: Any) -> tuple[float, ...]:
     if isinstance(value, (str, bytes)):
         raise refuse(": a string, not numbers")
     leaves = _leaves(value)
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in leaves):
+    # Any real number (Fraction, Decimal-free numbers.Real, NumPy scalars), but not a bool.
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in leaves):
         raise refuse("")
     values = tuple(float(v) for v in leaves)
     if len(values) not in (1, 3):
@@ -320,7 +324,13 @@ class PreprocessSpec:
 
     @classmethod
     def from_config(cls, config: Any) -> PreprocessSpec:
-        """The inverse of `to_config`. Missing fields take their defaults; unknown ones are refused."""
+        """The inverse of `to_config`.
+
+        A config names the spec and gives at least one of ``scale``, ``mean``
+        and ``std``; other missing fields take their defaults. Unknown keys,
+        and a config that says nothing of the map (which would silently be
+        the identity), are refused.
+        """
         known = {f.name for f in fields(cls)}
         if not isinstance(config, Mapping) or not all(isinstance(k, str) for k in config):
             raise DeprocessError(
@@ -333,7 +343,17 @@ class PreprocessSpec:
                 f"Expected a spec config with keys from {sorted(known)}. Received unknown keys "
                 f"{shown(unknown)}. Remove them, or build the spec with PreprocessSpec(...)."
             )
-        return cls(**{"name": "custom", **config})
+        missing = [k for k in ("name",) if k not in config]
+        if missing or not any(k in config for k in ("scale", "mean", "std")):
+            what = "no name" if missing else "none of scale, mean and std"
+            raise DeprocessError(
+                f"Expected a spec config with a name and at least one of scale, mean and std. Received "
+                f"{shown(dict(config))}, with {what}: read as a spec, it would be the identity without a "
+                "word. Write configs with PreprocessSpec.to_config(), or pass every field, e.g. "
+                "{'name': 'mine', 'scale': 1/255, 'mean': [0.5], 'std': [0.5]}; for mean and std "
+                "as PyTorch writes them, spec_from_mean_std(mean, std)."
+            )
+        return cls(**config)
 
     def __repr__(self) -> str:
         parts = [repr(self.name), f"scale={self.scale:.6g}"]

@@ -1,10 +1,11 @@
 """When the caller names no model: the policy that takes a detected mode, or says why not.
 
-With ``mode='auto'`` the detected candidate is taken only when it is clear-cut:
-at or above `AUTO_CONFIDENCE`, and restoring the values to whole numbers
-(range and spread alone cannot tell 'torch' from 'clip', whose maps differ by
-about a percent). With neither `model` nor `mode`, the error names what the
-values look like and how to pass it.
+With ``mode='auto'``, or with neither `model` nor `mode`, the detected
+candidate is taken only when it is clear-cut: at or above `AUTO_CONFIDENCE`,
+and restoring the values to whole numbers (range and spread alone cannot tell
+'torch' from 'clip', whose maps differ by about a percent). Otherwise the
+error names what the values look like, every model that preprocesses so,
+and how to pass it.
 """
 
 from __future__ import annotations
@@ -30,13 +31,17 @@ _NOT_WHOLE = (
 )
 
 
-def detected_spec(x: Any, data_format: str, *, auto: bool, traced: bool) -> PreprocessSpec:
-    """The spec detected from `x` under ``mode='auto'``; without `auto`, the error that names it.
+def detected_spec(x: Any, data_format: str, *, asked: bool, traced: bool) -> PreprocessSpec:
+    """The spec detected from `x`, when the detection is certain; else the error that says why not.
+
+    Certain means at or above `AUTO_CONFIDENCE`, and restoring to whole numbers.
+    `asked` is True for ``mode='auto'`` and False when the caller named
+    neither `model` nor `mode`: the criteria are the same, the words differ.
 
     Raises:
-        DeprocessError: Inside a trace (no values to detect from); without
-            `auto`, always, naming the detected mode; with `auto`, when the
-            detection is not clear-cut.
+        DeprocessError: Inside a trace (no values to detect from), or when the
+            detection is not certain; the message names the detected mode and
+            every model that preprocesses so.
     """
     if traced:
         raise DeprocessError(
@@ -46,39 +51,44 @@ def detected_spec(x: Any, data_format: str, *, auto: bool, traced: bool) -> Prep
         )
     guesses = detect_mode(x, data_format=data_format)
     best = guesses[0]
-    if not auto:
-        if best.name in MODES:
-            example = advise(model=_example_model(best.name))
-            how = f"{advise(mode=best.name)}, or the model's name, e.g. {example}"
-        else:
-            how = advise(model=best.name)
-        whole = best.quantization < AUTO_MAX_QUANTIZATION
+    whole = best.quantization < AUTO_MAX_QUANTIZATION
+    if whole and best.confidence >= AUTO_CONFIDENCE:
+        return best.spec
+    if not asked:
         basis = "" if whole else f"; judged by their range alone, as they {_NOT_WHOLE}"
-        auto_would_work = whole and best.confidence >= AUTO_CONFIDENCE
-        alternative = (
-            f"; or {advise(mode='auto')} to use the detected preprocessing" if auto_would_work else ""
-        )
         raise DeprocessError(
-            "Expected `model` or `mode`: the preprocessing to undo. Received neither. "
-            f"The values look like {describe_guess(best)}{basis}. Pass {how}{alternative}."
+            "Expected `model` or `mode`: the preprocessing to undo, which the values do not settle "
+            f"beyond doubt. The values look like {describe_guess(best)}{basis}. Pass {_how(best.name)}."
         )
-    if best.quantization >= AUTO_MAX_QUANTIZATION:
+    if not whole:
         raise DeprocessError(
-            "Expected mode='auto' to find a mode under which the values restore to whole pixel "
+            f"Expected {advise(mode='auto')} to find a mode under which the values restore to whole pixel "
             f"values. Received values that {_NOT_WHOLE}; by their range alone they look like "
             f"{describe_guess(best)}, which is not enough to be sure. Pass the model or mode that "
             "produced them."
         )
-    if best.confidence < AUTO_CONFIDENCE:
-        tied = [g for g in guesses if g.confidence >= 1 - AUTO_CONFIDENCE] or guesses[:2]
-        raise DeprocessError(
-            f"Expected mode='auto' to find one clear mode (confidence ≥ {AUTO_CONFIDENCE:.0%}). The "
-            f"values fit several: {'; '.join(describe_guess(g) for g in tied)}. Pass the model or "
-            "mode that produced them."
-        )
-    return best.spec
+    tied = [g for g in guesses if g.confidence >= 1 - AUTO_CONFIDENCE] or guesses[:2]
+    raise DeprocessError(
+        f"Expected {advise(mode='auto')} to find one clear mode (confidence ≥ {AUTO_CONFIDENCE:.0%}). The "
+        f"values fit several: {'; '.join(describe_guess(g) for g in tied)}. Pass the model or "
+        "mode that produced them."
+    )
+
+
+def _how(name: str) -> str:
+    """How to pass the detected preprocessing: the mode, or a model's own name."""
+    if name in MODES:
+        return f"{advise(mode=name)}, or the model's name, e.g. {advise(model=_example_model(name))}"
+    return advise(model=name)
 
 
 def _example_model(mode: str) -> str:
+    """A well-known model of `mode` (the most used first), for examples in messages."""
     constructors = [e.name for e in list_models("constructor") if e.mode == mode]
+    for known in _WELL_KNOWN:
+        if known in constructors:
+            return known
     return constructors[0] if constructors else mode
+
+
+_WELL_KNOWN = ("VGG16", "ResNet50V2", "DenseNet121", "EfficientNetB0")

@@ -14,7 +14,7 @@ import numpy as np
 
 from keras_deprocess.checks.detection import ModeGuess, describe_guess, score_sample
 from keras_deprocess.checks.sample import strided_pixels
-from keras_deprocess.core.layout import channel_axis, data_format_for
+from keras_deprocess.core.layout import assumption, channel_axis, data_format_for
 from keras_deprocess.errors import DeprocessError
 from keras_deprocess.frameworks import framework_and_array
 from keras_deprocess.registry import MODES
@@ -68,6 +68,7 @@ def detect_mode(x: Any, data_format: str | None = None) -> list[ModeGuess]:
         'caffe'
     """
     backend, x = framework_and_array(x)
+    assumed = assumption(backend.channels_first_by_default, data_format)
     data_format = data_format_for(backend.channels_first_by_default, data_format)
     if backend.is_traced(x):
         raise DeprocessError(
@@ -82,7 +83,13 @@ def detect_mode(x: Any, data_format: str | None = None) -> list[ModeGuess]:
             "Cast it to float32 first."
         )
     shape = tuple(backend.shape(x))
-    axis = channel_axis(shape, MODES["caffe"], data_format, "to detect the mode (every candidate is RGB)")
+    axis = channel_axis(
+        shape,
+        MODES["caffe"],
+        data_format,
+        "to detect the mode (every candidate is RGB)",
+        assumed_because=assumed,
+    )
     pixels = strided_pixels(backend, x, axis, DETECT_SAMPLE_PIXELS).astype(np.float64)
     pixels = pixels[np.isfinite(pixels).all(axis=1)]
     if len(pixels) == 0:

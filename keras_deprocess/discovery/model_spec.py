@@ -64,7 +64,7 @@ def spec_from_model(model: Any) -> PreprocessSpec:
         >>> spec_from_model(model).inverse_affine()
         Affine(source=None, multiplier=(127.5,), offset=(127.5,))
     """
-    keras = import_keras()
+    keras = import_keras("spec_from_model")
     if not isinstance(model, keras.Model):
         raise DeprocessError(
             f"Expected a keras.Model. Received an object of type {type(model).__qualname__}. "

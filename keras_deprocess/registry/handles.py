@@ -151,6 +151,7 @@ _TO_FLOAT = {"ToTensor": 1 / 255, "MaybeToTensor": 1 / 255}
 _AS_IS = ("PILToTensor", "MaybePILToTensor", "ToImage", "ToImageTensor", "ToTensorV2", "ToPureTensor", "RGB")
 # Colour steps no per-channel map can undo.
 _COLOUR = (
+    "ConvertMode",
     "ColorJitter",
     "Grayscale",
     "RandomGrayscale",
@@ -172,6 +173,19 @@ _COLOUR = (
     "ChannelPermutation",
     "Lambda",
 )
+
+
+def _converts_mode_only(step: Any, name: str) -> bool:
+    """A step that makes the image RGB (open_clip's ``MaybeConvertMode``, ``_convert_to_rgb``).
+
+    It changes no value of an RGB image; one converting to another mode
+    (greyscale, say) does, and is left to the colour checks.
+    """
+    if "rgb" in name.lower():
+        return True
+    if name in ("ConvertMode", "MaybeConvertMode", "ConvertImageMode"):
+        return str(getattr(step, "mode", "RGB")).upper() == "RGB"
+    return False
 
 
 def _is_transform_pipeline(obj: Any) -> bool:
@@ -247,7 +261,7 @@ def _spec_from_transforms(obj: Any) -> PreprocessSpec:
                 factors.append(factor)
             multiplier, offset = multiplier * factor, offset * factor
             continue
-        if "rgb" in name.lower() or name in _GEOMETRIC_EXACT or any(word in name for word in _GEOMETRIC):
+        if _converts_mode_only(step, name) or name in _GEOMETRIC_EXACT or any(w in name for w in _GEOMETRIC):
             continue
         if any(word in name for word in _COLOUR):
             raise DeprocessError(

@@ -216,7 +216,7 @@ def get_spec(model_or_mode: Any) -> PreprocessSpec:
         return model_or_mode
     if isinstance(model_or_mode, str):
         return _spec_for_name(model_or_mode)
-    if isinstance(model_or_mode, Mapping) and "scale" in model_or_mode:
+    if isinstance(model_or_mode, Mapping) and _looks_like_spec_config(model_or_mode):
         return PreprocessSpec.from_config(model_or_mode)
     spec = spec_from_object(model_or_mode)
     if spec is not None:
@@ -251,6 +251,14 @@ def get_spec(model_or_mode: Any) -> PreprocessSpec:
         f"preprocessing object. Received an object of type {type(model_or_mode).__qualname__}: "
         f"{shown(model_or_mode)}. Pass the model's name instead, e.g. {advise(model='VGG16')}."
     )
+
+
+_SPEC_FIELDS = frozenset(PreprocessSpec.__dataclass_fields__)
+
+
+def _looks_like_spec_config(config: Mapping[Any, Any]) -> bool:
+    """`PreprocessSpec.to_config()`'s keys (and only those), or one with a scale: other dicts are handles."""
+    return "scale" in config or (bool(config) and set(config) <= _SPEC_FIELDS)
 
 
 def resolve_spec(model: Any, mode: str | None) -> PreprocessSpec:

@@ -24,6 +24,7 @@ import numpy as np
 
 from keras_deprocess.cli.arguments import (
     MEMORY_NOTE,
+    add_check,
     add_chunk,
     add_command,
     add_input,
@@ -39,6 +40,7 @@ from keras_deprocess.cli.commands.common import (
     mib,
     to_channels_last,
 )
+from keras_deprocess.cli.commands.findings import AUTO, Findings, resolve_model
 from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile
 from keras_deprocess.cli.io.atomic import Staging
 from keras_deprocess.cli.io.images import IMAGE_FORMATS, format_limit, image_sink, write_image
@@ -48,7 +50,6 @@ from keras_deprocess.cli.library import (
     PreprocessSpec,
     get_spec,
     merge_l_ab,
-    out_of_gamut,
     resolve_data_format,
     restore_original_image_from_array,
     shown,
@@ -80,6 +81,7 @@ def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
     )
     add_input(parser)
     add_model(parser)
+    add_check(parser)
     parser.add_argument("--out", metavar="DIR", help="output folder (default: INPUT-STEM_restored)")
     parser.add_argument(
         "--format",
@@ -126,11 +128,11 @@ def _describe(entries: list[ArrayEntry]) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    spec = get_spec(args.model)
+    auto = args.model.strip().lower() == AUTO
+    spec = None if auto else get_spec(args.model)
     data_format = resolve_data_format(args.data_format)
     budget = chunk_budget(args)
     out_dir = Path(args.out) if args.out else Path(f"{Path(args.input).stem}_restored")
-    gamut = GamutTally(spec, data_format)
     merging = args.l_key is not None or args.ab_key is not None
     if merging:
         _check_merge_flags(args, spec)
@@ -141,9 +143,14 @@ def run(args: argparse.Namespace) -> int:
             entries = source.entries
         layouts = []
         for entry in entries:
-            wanted = 1 if merging else spec.channels
+            wanted = 1 if merging else (3 if spec is None else spec.channels)
             layout = image_layout(
-                source, entry, data_format, wanted, _why(spec, merging), lab=not spec.is_affine
+                source,
+                entry,
+                data_format,
+                wanted,
+                "--model auto" if spec is None else _why(spec, merging),
+                lab=spec is not None and not spec.is_affine,
             )
             problem = format_limit(
                 args.format, layout.height, layout.width, 3 if merging else layout.channels
@@ -160,11 +167,14 @@ def run(args: argparse.Namespace) -> int:
             source.name,
         )
         _check_out_dir(out_dir, plans, force=args.force)
+        if spec is None:
+            spec = resolve_model(args, source, entries, layouts, budget)
+        findings = Findings(spec, data_format, args.model, check=args.check)
         total = sum(plan.images for plan in plans)
         start = time.perf_counter()
         if total:  # no images, no folder
             with Staging(out_dir, force=args.force) as staging, _progress(args, total) as progress:
-                job = _Run(source, spec, data_format, budget, staging, progress, gamut)
+                job = _Run(source, spec, data_format, budget, staging, progress, findings)
                 for entry, layout, plan in zip(entries, layouts, plans, strict=True):
                     staging.make_folder(plan.folder)
                     if merging:
@@ -173,12 +183,13 @@ def run(args: argparse.Namespace) -> int:
                     _restore_array(job, entry, layout, plan)
                 staging.commit(name for plan in plans for name in plan.names())
         seconds = time.perf_counter() - start
+    findings.warn()
     if args.json:
-        _print_restore_json(args, spec, data_format, out_dir, plans, total, seconds, gamut)
+        _print_restore_json(args, spec, data_format, out_dir, plans, total, seconds, findings)
     say(
         f"restored {total} image(s) from {len(plans)} array(s) in {safe(args.input)} with "
         f"{safe(args.model)} ({spec.name}) to {safe(out_dir)}/ as {args.format} in {seconds:.2f} s"
-        + gamut.sentence(),
+        + findings.sentence(),
         quiet=args.quiet or args.json,
     )
     return EXIT_OK
@@ -188,13 +199,13 @@ def _why(spec: PreprocessSpec, merging: bool) -> str:
     return "--l-key" if merging else f"the {spec.name!r} preprocessing"
 
 
-def _check_merge_flags(args: argparse.Namespace, spec: PreprocessSpec) -> None:
+def _check_merge_flags(args: argparse.Namespace, spec: PreprocessSpec | None) -> None:
     if args.l_key is None or args.ab_key is None:
         given, missing = ("--l-key", "--ab-key") if args.ab_key is None else ("--ab-key", "--l-key")
         raise DeprocessError(f"{given} needs {missing} too: the L array and the ab array, from one .npz.")
     if args.key is not None:
         raise DeprocessError("--key does not go with --l-key and --ab-key; drop --key.")
-    if spec.is_affine:
+    if spec is None or spec.is_affine:
         raise DeprocessError(
             f"--l-key and --ab-key need a Lab --model such as colorization, colorization-caffe or lab. "
             f"Received --model {safe(args.model)}, an RGB preprocessing."
@@ -240,12 +251,14 @@ class _Run:
     budget: int
     staging: Staging
     progress: Any
-    gamut: GamutTally
+    findings: Findings
 
-    def restore(self, preprocessed: np.ndarray, layout: Layout) -> np.ndarray:
-        """Counted for the summary, restored, and channels last."""
-        self.gamut.add(preprocessed, layout)
-        restored = restore_original_image_from_array(preprocessed, self.spec, data_format=self.data_format)
+    def restore(self, entry: ArrayEntry, preprocessed: np.ndarray, layout: Layout) -> np.ndarray:
+        """Counted and checked for the summary, restored, and channels last."""
+        self.findings.add(self.source, entry, preprocessed, layout)
+        restored = restore_original_image_from_array(
+            preprocessed, self.spec, data_format=self.data_format, check=False
+        )
         return to_channels_last(restored, layout)
 
     def write_whole(self, plan: ArrayOutputs, first: int, images: np.ndarray) -> None:
@@ -274,7 +287,7 @@ def _restore_merged(
         ab = np.concatenate(waiting) if len(waiting) > 1 else waiting[0]
         waiting = [ab[count:]] if len(ab) > count else []
         merged = merge_l_ab(piece.data, ab[:count], data_format=job.data_format)
-        job.write_whole(plan, piece.first, job.restore(merged, layout))
+        job.write_whole(plan, piece.first, job.restore(l_entry, merged, layout))
 
 
 def _check_out_dir(out_dir: Path, plans: list[ArrayOutputs], *, force: bool) -> None:
@@ -300,7 +313,7 @@ def _restore_array(job: _Run, entry: ArrayEntry, layout: Layout, plan: ArrayOutp
         sink: Any = None
         for piece in job.source.pieces(entry, job.budget, layout.row_axis):
             check_finite(job.source, entry, piece)
-            images = job.restore(piece.data, layout)
+            images = job.restore(entry, piece.data, layout)
             if piece.rows is None:
                 job.write_whole(plan, piece.first, images)
                 continue
@@ -325,39 +338,6 @@ def _progress(args: argparse.Namespace, total: int) -> Iterator[Any]:
         yield bar
 
 
-class GamutTally:
-    """Pixels restored, and those clipped: outside sRGB for a Lab spec, outside [0, 255] for RGB.
-
-    Values beyond [0, 255] from an RGB spec mean a wrong spec or an optimized
-    image that drifted; either way the user hears of it. The library's
-    `out_of_gamut` counts both kinds, block by block, so its scratch memory
-    stays small beside the chunk.
-    """
-
-    def __init__(self, spec: PreprocessSpec, data_format: str) -> None:
-        self.spec, self.data_format = spec, data_format
-        self.lab = not spec.is_affine
-        self.outside = self.pixels = 0
-
-    def add(self, preprocessed: np.ndarray, layout: Layout) -> None:
-        report = out_of_gamut(preprocessed, self.spec, data_format=self.data_format)
-        self.outside += report.count
-        self.pixels += report.pixels
-
-    def sentence(self) -> str:
-        if self.lab:
-            return f"; {self.outside} of {self.pixels} pixels were outside the sRGB gamut and were clipped"
-        if self.outside:
-            return (
-                f"; {self.outside} of {self.pixels} pixels had values outside [0, 255] and were clipped "
-                "(is --model right?)"
-            )
-        return ""
-
-    def summary(self) -> dict[str, int]:
-        return {("out_of_gamut" if self.lab else "clipped"): self.outside, "pixels": self.pixels}
-
-
 def _print_restore_json(
     args: argparse.Namespace,
     spec: PreprocessSpec,
@@ -366,7 +346,7 @@ def _print_restore_json(
     plans: list[ArrayOutputs],
     total: int,
     seconds: float,
-    gamut: GamutTally,
+    findings: Findings,
 ) -> None:
     """The summary, with every file's path streamed out (no list of them in memory)."""
     summary = {
@@ -381,7 +361,7 @@ def _print_restore_json(
         "naming": args.naming,
         "seconds": round(seconds, 3),
     }
-    summary.update(gamut.summary())
+    summary.update(findings.summary())
     head = json.dumps(summary)
     print(head[:-1] + ', "files": [', end="")
     separator = ""

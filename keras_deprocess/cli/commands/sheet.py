@@ -19,6 +19,7 @@ import numpy as np
 
 from keras_deprocess.cli.arguments import (
     MEMORY_NOTE,
+    add_check,
     add_chunk,
     add_command,
     add_input,
@@ -41,6 +42,7 @@ from keras_deprocess.cli.commands.common import (
     image_layout,
     to_channels_last,
 )
+from keras_deprocess.cli.commands.findings import AUTO, Findings, resolve_model
 from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile
 from keras_deprocess.cli.io.atomic import write_atomically
 from keras_deprocess.cli.io.images import IMAGE_FORMATS, WHOLE_IMAGE_MAX_PIXELS, write_image
@@ -76,6 +78,7 @@ def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
     )
     add_input(parser)
     add_model(parser)
+    add_check(parser)
     parser.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="the sheet's file: .png, .jpg or .webp"
     )
@@ -101,7 +104,7 @@ def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    spec = get_spec(args.model)
+    spec = None if args.model.strip().lower() == AUTO else get_spec(args.model)
     data_format = resolve_data_format(args.data_format)
     budget = chunk_budget(args)
     output = Path(args.output)
@@ -111,7 +114,11 @@ def run(args: argparse.Namespace) -> int:
         remaining = args.limit
         for entry in source.entries:
             layout = image_layout(
-                source, entry, data_format, spec.channels, f"the {spec.name!r} preprocessing"
+                source,
+                entry,
+                data_format,
+                3 if spec is None else spec.channels,
+                "--model auto" if spec is None else f"the {spec.name!r} preprocessing",
             )
             if layout.channels not in (1, 3, 4):
                 raise source.error(entry, f"has shape {entry.shape}: a sheet shows 1, 3 or 4 channels")
@@ -125,6 +132,11 @@ def run(args: argparse.Namespace) -> int:
         cells = sum(take for _, _, take in chosen)
         if cells == 0:
             raise source.error(None, "holds no images")
+        if spec is None:
+            spec = resolve_model(
+                args, source, [e for e, _, _ in chosen], [lay for _, lay, _ in chosen], budget
+            )
+        findings = Findings(spec, data_format, args.model, check=args.check)
         factors = [shrink_factor(layout.height, layout.width, args.size) for _, layout, _ in chosen]
         sizes = [
             thumbnail_shape(layout.height, layout.width, f)
@@ -145,7 +157,19 @@ def run(args: argparse.Namespace) -> int:
         cell = 0
         for (entry, layout, take), factor in zip(chosen, factors, strict=True):
             _draw_thumbnails(
-                sheet, canvas, cell, source, entry, layout, take, factor, spec, data_format, budget, args
+                sheet,
+                canvas,
+                cell,
+                source,
+                entry,
+                layout,
+                take,
+                factor,
+                spec,
+                data_format,
+                budget,
+                args,
+                findings,
             )
             cell += take
 
@@ -153,9 +177,14 @@ def run(args: argparse.Namespace) -> int:
         write_image(f, sheet, image_format)
 
     write_atomically(output, write, force=args.force)
+    findings.warn()
     if args.json:
-        print(json.dumps({"input": args.input, "images": cells, "output": str(output)}))
-    say(f"wrote a contact sheet of {cells} image(s) to {safe(output)}", quiet=args.quiet or args.json)
+        summary = {"input": args.input, "model": args.model, "spec": spec.name, "images": cells}
+        print(json.dumps({**summary, "output": str(output), **findings.summary()}))
+    say(
+        f"wrote a contact sheet of {cells} image(s) to {safe(output)}" + findings.sentence(),
+        quiet=args.quiet or args.json,
+    )
     return EXIT_OK
 
 
@@ -187,13 +216,15 @@ def _draw_thumbnails(
     data_format: str,
     budget: int,
     args: argparse.Namespace,
+    findings: Findings,
 ) -> None:
     """The first `take` images of `entry`, shrunk into cells `first_cell`, … as they stream."""
     size = thumbnail_shape(layout.height, layout.width, factor)
     pending: list[Thumbnail] = []
     for piece in source.pieces(entry, budget, layout.row_axis, stop=take):
         check_finite(source, entry, piece, nothing_written=False)
-        views = [restore_original_image_from_array(piece.data, spec, data_format=data_format)]
+        findings.add(source, entry, piece.data, layout)
+        views = [restore_original_image_from_array(piece.data, spec, data_format=data_format, check=False)]
         if args.compare:
             views.insert(0, naive_view(piece.data))
         batches = [to_channels_last(v, layout) for v in views]

@@ -260,18 +260,21 @@ class ArrayFile:
         except (*READ_ERRORS, MemoryError) as error:
             raise InputFileError(f"{self.name}: is not a valid .npz archive ({_reason(error)})") from None
         entries = []
+        keys: list[str] = []
         for position, info in enumerate(infos):
-            # orig_filename: zipfile cuts `filename` at a NUL, which would drop
-            # the ".npy" and hide the member.
-            name = info.orig_filename
-            if not name.endswith(".npy") or name.endswith("/"):
+            key = _npy_key(info)
+            if key is None:
                 continue
-            key = name[: -len(".npy")]
+            keys.append(key)
             if only is not None and key != only:
                 continue
             entries.append(self._member_entry(info, key, position))
         if only is not None and not entries:
-            raise InputFileError(f"{self.name}: has no array named {shown(only)}")
+            listed = ", ".join(shown(k) for k in keys[:20]) + (
+                f" and {len(keys) - 20} more" if len(keys) > 20 else ""
+            )
+            holds = f"it holds {len(keys)}: {listed}" if keys else "it holds none"
+            raise InputFileError(f"{self.name}: has no array named {shown(only)} for --key; {holds}")
         if not entries:
             raise InputFileError(f"{self.name}: holds no arrays (no .npy members)")
         return entries
@@ -385,6 +388,20 @@ class ArrayFile:
             data.byteswap(inplace=True)
             data = data.view(entry.dtype.newbyteorder("="))
         return data if entry.batched else data[None]
+
+
+def _npy_key(info: zipfile.ZipInfo) -> str | None:
+    """The key of a .npy member, or None for any other member.
+
+    zipfile cuts `filename` at a NUL. A name whose ".npy" comes before the
+    NUL ("a.npy\\x00junk") is read as NumPy reads it, by the cut name ("a");
+    one whose ".npy" comes after it keeps the whole name, NUL escaped in
+    messages, so that the member is not hidden.
+    """
+    for name in (info.orig_filename, info.filename):
+        if name.endswith(".npy") and not name.endswith("/"):
+            return name[: -len(".npy")]
+    return None
 
 
 def _reason(error: BaseException) -> str:
