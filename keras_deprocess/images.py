@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from keras_deprocess.core.blocks import flat_blocks
-from keras_deprocess.core.layout import channel_position, data_format_for
+from keras_deprocess.core.layout import channel_position, data_format_for, to_rgb
 from keras_deprocess.errors import DeprocessError, shown
 from keras_deprocess.frameworks import Backend, framework_and_array
 from keras_deprocess.restore import restore_original_image_from_array
@@ -264,21 +264,6 @@ def _as_cells(images: Any, model: Any, mode: Any, data_format: str | None) -> li
         raise DeprocessError(f"Expected one image (rank 3) or a batch (rank 4). Received shape {host.shape}.")
     host = np.moveaxis(host, channel_position(host.ndim, layout), -1)
     return [to_rgb(a) for a in (host[None] if host.ndim == 3 else host)]
-
-
-def to_rgb(image: np.ndarray) -> np.ndarray:
-    """(H, W) or (H, W, 1|3|4) uint8 → (H, W, 3): grey repeated, alpha dropped."""
-    if image.ndim == 2:
-        image = image[..., None]
-    channels = image.shape[-1]
-    if channels == 1:
-        return np.repeat(image, 3, axis=-1)
-    if channels in (3, 4):
-        return image[..., :3]
-    raise DeprocessError(
-        f"Expected images with 1, 3 or 4 channels (channels last). Received an image of shape "
-        f"{image.shape}. Pass data_format='channels_first' if the channels come first."
-    )
 
 
 def naive_view(preprocessed: Any) -> np.ndarray:

@@ -14,7 +14,14 @@ from keras_deprocess.core.config import resolve_data_format
 from keras_deprocess.core.spec import PreprocessSpec
 from keras_deprocess.errors import DeprocessError, advise
 
-__all__ = ["channel_axis", "channel_position", "data_format_for", "layout_name", "two_channel_hint"]
+__all__ = [
+    "channel_axis",
+    "channel_position",
+    "data_format_for",
+    "layout_name",
+    "to_rgb",
+    "two_channel_hint",
+]
 
 CHANNELS_LAST, CHANNELS_FIRST = "channels_last", "channels_first"
 
@@ -92,4 +99,21 @@ def two_channel_hint(shape: tuple[Any, ...], data_format: str) -> str:
     return (
         f" Received shape {shape} with 2 channels: that is ab alone. Put L in front of it first: "
         f"merge_l_ab(l, ab, {advise(data_format=data_format)}), then restore the result."
+    )
+
+
+def to_rgb(image: Any) -> Any:
+    """(H, W) or (H, W, 1|3|4) uint8 NumPy → (H, W, 3): grey repeated, alpha dropped."""
+    import numpy as np
+
+    if image.ndim == 2:
+        image = image[..., None]
+    channels = image.shape[-1]
+    if channels == 1:
+        return np.repeat(image, 3, axis=-1)
+    if channels in (3, 4):
+        return image[..., :3]
+    raise DeprocessError(
+        f"Expected images with 1, 3 or 4 channels (channels last). Received an image of shape "
+        f"{image.shape}. Pass data_format='channels_first' if the channels come first."
     )
