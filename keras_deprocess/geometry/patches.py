@@ -174,21 +174,28 @@ def _mae(
 
 
 def _grid(grid_thw: Any) -> list[tuple[int, int, int]]:
-    backend, array = framework_and_array(grid_thw)
-    if backend.is_traced(array):
+    """(t, h, w) per image, as Python ints (a list stays Python: nothing to trace under torch.compile)."""
+    if isinstance(grid_thw, (list, tuple)):
+        rows = list(grid_thw)
+        if rows and not isinstance(rows[0], (list, tuple)):
+            rows = [rows]
+    else:
+        backend, array = framework_and_array(grid_thw)
+        if backend.is_traced(array):
+            raise DeprocessError(
+                "Expected `grid_thw` as concrete numbers (the sizes decide the shapes). Received a traced "
+                "array. Pass it as a list or a NumPy array, outside the trace."
+            )
+        values = backend.to_numpy(array)
+        rows = (values[None] if values.ndim == 1 else values).tolist()
+    ok = all(isinstance(row, (list, tuple)) and len(row) == 3 for row in rows)
+    ok = ok and all(not isinstance(v, bool) and int(v) == v and v >= 1 for row in rows for v in row)
+    if not rows or not ok:
         raise DeprocessError(
-            "Expected `grid_thw` as concrete numbers (the sizes decide the shapes). Received a traced array. "
-            "Pass it as a list or a NumPy array, outside the trace."
+            "Expected `grid_thw` as (t, h, w) per image, positive integers: image_grid_thw from the "
+            f"processor. Received: grid_thw={shown(rows)}."
         )
-    values = backend.to_numpy(array)
-    if values.ndim == 1:
-        values = values[None]
-    if values.ndim != 2 or values.shape[1] != 3 or (values < 1).any():
-        raise DeprocessError(
-            "Expected `grid_thw` as (t, h, w) per image, positive: image_grid_thw from the processor. "
-            f"Received shape {values.shape}: {shown(values.tolist())}."
-        )
-    return [(int(t), int(h), int(w)) for t, h, w in values]
+    return [(int(t), int(h), int(w)) for t, h, w in rows]
 
 
 def _qwen(

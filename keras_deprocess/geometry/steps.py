@@ -322,7 +322,7 @@ class CenterCrop(Step):
     convention: str = "torchvision"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "size", _size(self.size, "CenterCrop"))
+        object.__setattr__(self, "size", _pair(_size(self.size, "CenterCrop")))  # an int is a square
         if self.convention not in CONVENTIONS:
             raise DeprocessError(
                 f"Expected `convention` of CenterCrop to be one of {CONVENTIONS}. Received: "
@@ -330,7 +330,7 @@ class CenterCrop(Step):
             )
 
     def place(self, height: int, width: int) -> tuple[StepMap, StepMap]:
-        crop_h, crop_w = _pair(self.size)  # type: ignore[arg-type]
+        crop_h, crop_w = self.size  # type: ignore[misc]
         if self.convention == "keras" and (crop_h > height or crop_w > width):
             return _keras_aspect(height, width, (crop_h, crop_w), crop=True, f32=False)
         return self._axis(height, crop_h), self._axis(width, crop_w)
