@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from keras_deprocess.core.spec import PreprocessSpec
@@ -24,7 +24,7 @@ from keras_deprocess.discovery.model_spec import (
 )
 from keras_deprocess.errors import DeprocessError, shown
 from keras_deprocess.geometry.map import Geometry, original_size_of
-from keras_deprocess.geometry.steps import CenterCrop, Pad, Resize, Step, TrimBorder
+from keras_deprocess.geometry.steps import CenterCrop, Letterbox, Pad, Resize, Step, TrimBorder
 from keras_deprocess.registry import get_spec
 from keras_deprocess.registry.handles import (
     _conversion_factor,
@@ -38,7 +38,7 @@ from keras_deprocess.registry.handles import (
     looks_like_hf,
 )
 
-__all__ = ["geometry_for", "resolve_geometry", "steps_for", "value_model"]
+__all__ = ["geometry_for", "resolve_geometry", "steps_for", "steps_from_text", "value_model"]
 
 # Steps that change values or containers but never move a pixel.
 _VALUE_ONLY = (
@@ -186,6 +186,47 @@ def steps_for(model: Any) -> tuple[Step, ...]:
         f"Received an object of type {type(model).__qualname__}: {shown(model)}. Pass "
         "geometry=[Resize(...), CenterCrop(...)] with the steps it ran."
     )
+
+
+_TEXT_STEPS: dict[str, Callable[[Any], Step]] = {
+    "resize": lambda size: Resize(size),
+    "crop": lambda size: CenterCrop(size),
+    "pad": lambda size: Pad(size if isinstance(size, int) else (size[1], size[0])),
+    "letterbox": lambda size: Letterbox(size),
+}
+
+
+def steps_from_text(text: str) -> tuple[Step, ...]:
+    """Steps written as text, for the command line: ``resize=256,crop=224``, ``letterbox=640``.
+
+    Each step is ``NAME=N`` or ``NAME=HxW``, in order, separated by commas:
+
+    - ``resize=N``: the shorter side to N (torchvision's ``Resize(N)``);
+      ``resize=HxW``: exactly H x W;
+    - ``crop=N`` or ``crop=HxW``: torchvision's ``CenterCrop``;
+    - ``pad=N``: N pixels on every side; ``pad=HxW``: H rows above and below,
+      W columns left and right;
+    - ``letterbox=N`` or ``letterbox=HxW``: ultralytics' ``LetterBox``.
+
+    Example:
+        >>> from keras_deprocess.geometry.handles import steps_from_text
+        >>> steps_from_text("resize=256,crop=224")
+        (Resize(size=256), CenterCrop(size=(224, 224)))
+    """
+    steps: list[Step] = []
+    for part in str(text).split(","):
+        name, _, value = part.strip().partition("=")
+        make = _TEXT_STEPS.get(name.strip().lower())
+        numbers = value.strip().lower().split("x")
+        if make is None or not value or len(numbers) > 2 or not all(n.isdigit() for n in numbers):
+            raise DeprocessError(
+                f"Expected steps such as 'resize=256,crop=224' or 'letterbox=640': resize, crop, pad or "
+                f"letterbox, each =N or =HxW, separated by commas. Received {shown(part.strip())} in "
+                f"{shown(text)}. Write the steps your pipeline ran, in order."
+            )
+        size = int(numbers[0]) if len(numbers) == 1 else (int(numbers[0]), int(numbers[1]))
+        steps.append(make(size))
+    return tuple(steps)
 
 
 def value_model(model: Any) -> Any:

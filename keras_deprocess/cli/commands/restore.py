@@ -39,6 +39,7 @@ from keras_deprocess.cli.commands.common import (
     mib,
     to_channels_last,
 )
+from keras_deprocess.cli.commands.original import Placement, add_original_size
 from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile
 from keras_deprocess.cli.io.atomic import Staging
 from keras_deprocess.cli.io.images import IMAGE_FORMATS, format_limit, image_sink, write_image
@@ -76,6 +77,8 @@ def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
             "keras-deprocess restore batch.npy --model VGG16 --out restored/",
             "keras-deprocess restore dump.npz --model clip --key adversarial --format webp",
             "keras-deprocess restore dump.npz --model tf --naming folders",
+            "keras-deprocess restore batch.npy --model imagenet --original-size 300x420 "
+            "--geometry resize=256,crop=224 --mask",
         ),
     )
     add_input(parser)
@@ -109,6 +112,7 @@ def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
         help="in a .npz, the array of ab (2 channels, any resolution): upsampled bilinearly to L's size, "
         "put behind L, and restored",
     )
+    add_original_size(parser)
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
     add_chunk(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
@@ -132,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else Path(f"{Path(args.input).stem}_restored")
     gamut = GamutTally(spec, data_format)
     merging = args.l_key is not None or args.ab_key is not None
+    placing = Placement.from_args(args)
     if merging:
         _check_merge_flags(args, spec)
     with ArrayFile(args.input, key=None if merging else args.key) as source:
@@ -146,11 +151,14 @@ def run(args: argparse.Namespace) -> int:
                 source, entry, data_format, wanted, _why(spec, merging), lab=not spec.is_affine
             )
             problem = format_limit(
-                args.format, layout.height, layout.width, 3 if merging else layout.channels
+                args.format,
+                *placing.output_size(layout),
+                3 if merging or placing.geometry else layout.channels,
             )
             if problem is not None:
                 raise source.error(entry, f"has shape {entry.shape}: {problem}")
             check_fortran(source, entry, budget)
+            placing.check(source, entry, layout, budget)
             layouts.append(layout)
         plans = plan_outputs(
             ((safe_stem(e.key), e.position, e.images, e.batched) for e in entries),
@@ -160,21 +168,22 @@ def run(args: argparse.Namespace) -> int:
             source.name,
         )
         _check_out_dir(out_dir, plans, force=args.force)
+        placing.check_outputs(out_dir, plans, force=args.force)
         total = sum(plan.images for plan in plans)
         start = time.perf_counter()
         if total:  # no images, no folder
             with Staging(out_dir, force=args.force) as staging, _progress(args, total) as progress:
-                job = _Run(source, spec, data_format, budget, staging, progress, gamut)
+                job = _Run(source, spec, data_format, budget, staging, progress, gamut, placing)
                 for entry, layout, plan in zip(entries, layouts, plans, strict=True):
                     staging.make_folder(plan.folder)
                     if merging:
                         _restore_merged(job, l_ab, layout, plan)
                         continue
                     _restore_array(job, entry, layout, plan)
-                staging.commit(name for plan in plans for name in plan.names())
+                staging.commit(placing.names(plans))
         seconds = time.perf_counter() - start
     if args.json:
-        _print_restore_json(args, spec, data_format, out_dir, plans, total, seconds, gamut)
+        _print_restore_json(args, spec, data_format, out_dir, plans, total, seconds, gamut, placing)
     say(
         f"restored {total} image(s) from {len(plans)} array(s) in {safe(args.input)} with "
         f"{safe(args.model)} ({spec.name}) to {safe(out_dir)}/ as {args.format} in {seconds:.2f} s"
@@ -241,6 +250,7 @@ class _Run:
     staging: Staging
     progress: Any
     gamut: GamutTally
+    placing: Placement
 
     def restore(self, preprocessed: np.ndarray, layout: Layout) -> np.ndarray:
         """Counted for the summary, restored, and channels last."""
@@ -251,7 +261,8 @@ class _Run:
     def write_whole(self, plan: ArrayOutputs, first: int, images: np.ndarray) -> None:
         for i, image in enumerate(images):
             with self.staging.open(plan.name(first + i)) as f:
-                write_image(f, image, plan.ext)
+                write_image(f, self.placing.image(image), plan.ext)
+            self.placing.write_mask(self.staging, plan.name(first + i))
             self.progress.update(1)
 
 
@@ -367,6 +378,7 @@ def _print_restore_json(
     total: int,
     seconds: float,
     gamut: GamutTally,
+    placing: Placement,
 ) -> None:
     """The summary, with every file's path streamed out (no list of them in memory)."""
     summary = {
@@ -382,6 +394,7 @@ def _print_restore_json(
         "seconds": round(seconds, 3),
     }
     summary.update(gamut.summary())
+    summary.update(placing.summary())
     head = json.dumps(summary)
     print(head[:-1] + ', "files": [', end="")
     separator = ""
