@@ -149,6 +149,16 @@ def test_a_batch_in_both_layouts_and_every_framework(framework):
         np.testing.assert_array_equal(canvas.image, images)  # the crop exactly, the rest the originals
 
 
+def test_the_steps_in_place_of_the_model():
+    x = np.zeros((8, 8, 3), np.float32)
+    by_keyword = to_original(
+        x, mode="tf", original_size=(8, 10), geometry=[CenterCrop(8)], data_format="channels_last"
+    )
+    for steps in ([CenterCrop(8)], CenterCrop(8), Geometry((8, 10), (CenterCrop(8),))):
+        canvas = to_original(x, steps, mode="tf", original_size=(8, 10), data_format="channels_last")
+        np.testing.assert_array_equal(canvas.image, by_keyword.image)
+
+
 def test_leading_axes_are_kept():
     x = np.zeros((2, 3, 8, 8, 3), np.float32)
     canvas = to_original(

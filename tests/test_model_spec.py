@@ -184,7 +184,7 @@ def test_non_invertible_leading_layers_raise_naming_the_layer(keras_module, make
     ids=["Resizing", "CenterCrop"],
 )
 def test_spatial_layers_are_passed_over(keras_module, make_layer):
-    """Resizing and CenterCrop move pixels, not values: the map around them is composed (to_original places them)."""
+    """Resizing and CenterCrop move pixels, not values: the map around them is composed."""
     keras = keras_module
     model = keras.Sequential(
         [

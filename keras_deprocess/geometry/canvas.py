@@ -21,6 +21,7 @@ from keras_deprocess.errors import DeprocessError, shown
 from keras_deprocess.frameworks import framework_and_array
 from keras_deprocess.geometry.handles import resolve_geometry, value_model
 from keras_deprocess.geometry.map import Axis, Geometry
+from keras_deprocess.geometry.steps import Step
 from keras_deprocess.restore import restore_original_image_from_array
 
 __all__ = ["Canvas", "place_on_original", "to_original"]
@@ -96,7 +97,9 @@ def to_original(
             ``weights.transforms()``, a timm data config, a Hugging Face
             processor, a keras_hub ``ImageConverter``, a Keras model with
             ``Resizing``/``CenterCrop`` and ``Rescaling`` layers) needs
-            nothing else; a name such as "VGG16" needs `geometry`.
+            nothing else; a name such as "VGG16" needs `geometry`. The steps
+            alone (a list, or a `Geometry`) are taken as `geometry`, with the
+            values given by `mode`.
         original_size: (height, width) of the picture before preprocessing;
             optional when `geometry` is a `Geometry`.
         mode: As for `restore_original_image_from_array`.
@@ -134,6 +137,8 @@ def to_original(
             "which has none. Call it outside the trace; inside, Geometry.to_input and to_original map "
             "coordinates."
         )
+    if geometry is None and _is_steps(model):  # to_original(x, [Resize(256), ...], mode=...)
+        model, geometry = None, model
     where = resolve_geometry(model, geometry, original_size)
     data_format = data_format_for(backend.channels_first_by_default, data_format)
     spec_model = value_model(model) if model is not None else None
@@ -152,6 +157,12 @@ def to_original(
         )
     placed = place_on_original(images, where, fill)
     return Canvas(placed.reshape(*leading, *placed.shape[1:]), where.mask(), where)
+
+
+def _is_steps(model: Any) -> bool:
+    if isinstance(model, (Step, Geometry)):
+        return True
+    return isinstance(model, (list, tuple)) and bool(model) and all(isinstance(m, Step) for m in model)
 
 
 def _steps_text(geometry: Geometry) -> str:
