@@ -675,6 +675,7 @@ def test_visible_and_content():
         (lambda: Pad(-1), "non-negative"),
         (lambda: Pad((1, 2, 3)), "non-negative int"),
         (lambda: Geometry((5, 5), (Pad(size=(3, 3)),)), "no larger than"),
+        (lambda: Geometry((1, 2000), (Letterbox(16),)), "shrunk to nothing"),  # round(1 * 0.008) = 0 rows
         (lambda: Geometry((300, 400), (Resize(256),)).to_input(np.zeros((3, 3))), r"\(\.\.\., 2\)"),
         (lambda: geometry_for(Geometry((3, 4)), (5, 6)), r"Geometry\(\(5, 6\), geometry.steps\)"),
     ],

@@ -137,10 +137,11 @@ class Geometry:
         height, width = size
         for step in steps:
             rows, columns = step.place(height, width)
-            if rows.size < 1 or columns.size < 1:
+            if min(rows.size, columns.size) < 1 or min(rows.scale, columns.scale) <= 0:
                 raise DeprocessError(
                     f"Expected every step to leave an image. Received {step!r}, which turns {height}x{width} "
-                    f"into {rows.size}x{columns.size}. Check original_size={size} and the steps."
+                    f"into {rows.size}x{columns.size} (the picture shrunk to nothing along an axis). Check "
+                    f"original_size={size} and the steps."
                 )
             row_maps.append(rows)
             column_maps.append(columns)
