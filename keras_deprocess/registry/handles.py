@@ -81,8 +81,9 @@ def spec_from_hf(processor_or_config: Any, *, name: str | None = None) -> Prepro
     the spec's channel order is 'BGR'). ``do_convert_rgb`` only makes the
     input RGB and changes no value. A processor that wraps an image processor
     (``AutoProcessor``'s ``.image_processor``) is unwrapped. transformers is
-    never imported. Resizing and cropping are spatial: they are not undone,
-    and the restored image is the resized one.
+    never imported. Resizing and cropping move pixels without changing
+    values: the restored image is the resized one, and `to_original` puts
+    it back on the original picture.
 
     Shape:
         Hugging Face processors return channels_first arrays: restore them
