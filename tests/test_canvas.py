@@ -288,3 +288,21 @@ def test_geometry_for_a_pipeline_equals_the_canvas_geometry():
     pipeline = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize(*IMAGENET)])
     canvas = to_original(torch.zeros(3, 224, 224), pipeline, original_size=SIZE)
     assert canvas.geometry == geometry_for(pipeline, SIZE)
+
+
+def test_numpy_geometry_loads_no_framework():
+    from conftest import run_python
+
+    loaded = run_python(
+        """
+        import json, sys
+        import numpy as np
+        import keras_deprocess as kd
+        g = kd.geometry_for([kd.Resize(256), kd.CenterCrop(224)], (300, 420))
+        g.to_original(g.to_input(np.zeros((3, 4))))
+        kd.to_original(np.zeros((224, 224, 3), np.float32), g, mode="tf", data_format="channels_last")
+        kd.unpatchify(np.zeros((4, 12), np.float32), patch_size=2)
+        print(json.dumps(sorted(m for m in ("tensorflow", "keras", "jax", "torch") if m in sys.modules)))
+        """
+    )
+    assert loaded.strip().splitlines()[-1] == "[]"
