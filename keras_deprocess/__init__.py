@@ -20,6 +20,17 @@ if TYPE_CHECKING:
     from keras_deprocess.discovery.detect import detect_mode
     from keras_deprocess.discovery.infer import infer_spec
     from keras_deprocess.discovery.model_spec import spec_from_model
+    from keras_deprocess.geometry import (
+        Canvas,
+        CenterCrop,
+        Geometry,
+        Letterbox,
+        Pad,
+        Resize,
+        geometry_for,
+        to_original,
+        unpatchify,
+    )
     from keras_deprocess.images import image_grid, to_images, to_pil
     from keras_deprocess.layers import Deprocess, Preprocess
     from keras_deprocess.registry import ModelEntry, get_spec, list_models
@@ -42,6 +53,15 @@ _LAZY = {
     "detect_mode": "keras_deprocess.discovery.detect",
     "infer_spec": "keras_deprocess.discovery.infer",
     "spec_from_model": "keras_deprocess.discovery.model_spec",
+    "Canvas": "keras_deprocess.geometry",
+    "CenterCrop": "keras_deprocess.geometry",
+    "Geometry": "keras_deprocess.geometry",
+    "Letterbox": "keras_deprocess.geometry",
+    "Pad": "keras_deprocess.geometry",
+    "Resize": "keras_deprocess.geometry",
+    "geometry_for": "keras_deprocess.geometry",
+    "to_original": "keras_deprocess.geometry",
+    "unpatchify": "keras_deprocess.geometry",
     "image_grid": "keras_deprocess.images",
     "to_images": "keras_deprocess.images",
     "to_pil": "keras_deprocess.images",
@@ -57,19 +77,26 @@ _LAZY = {
 }
 
 __all__ = [
+    "Canvas",
+    "CenterCrop",
     "Deprocess",
     "DeprocessError",
     "Gamut",
+    "Geometry",
+    "Letterbox",
     "ModeGuess",
     "ModelEntry",
+    "Pad",
     "Preprocess",
     "PreprocessSpec",
+    "Resize",
     "SpecMismatchWarning",
     "__version__",
     "ab_bins",
     "decode_ab",
     "detect_mode",
     "encode_ab",
+    "geometry_for",
     "get_spec",
     "image_grid",
     "infer_spec",
@@ -83,7 +110,9 @@ __all__ = [
     "spec_from_mean_std",
     "spec_from_model",
     "to_images",
+    "to_original",
     "to_pil",
+    "unpatchify",
 ]
 
 

@@ -15,9 +15,17 @@ from typing import Any
 import numpy as np
 
 from keras_deprocess.core.blocks import flat_blocks
-from keras_deprocess.core.layout import assumption, channel_position, check_assumed_layout, data_format_for
+from keras_deprocess.core.layout import (
+    assumption,
+    channel_position,
+    check_assumed_layout,
+    data_format_for,
+    to_rgb,
+)
 from keras_deprocess.errors import DeprocessError, shown
 from keras_deprocess.frameworks import Backend, framework_and_array
+from keras_deprocess.geometry import place_on_original, to_original
+from keras_deprocess.geometry.handles import resolve_geometry
 from keras_deprocess.restore import restore_original_image_from_array
 
 __all__ = ["GridLayout", "demo_image", "image_grid", "naive_view", "to_images", "to_pil", "to_rgb"]
@@ -32,13 +40,18 @@ def to_images(
     mode: str | None = None,
     data_format: str | None = None,
     check: bool = True,
+    original_size: Any = None,
+    geometry: Any = None,
 ) -> np.ndarray:
     """Restore preprocessed images as NumPy uint8 on the host, channels last.
 
     The exact inverse (as `restore_original_image_from_array` with
     ``dtype="uint8"``), then moved to the host (from any device, detached
     from autograd) and laid out channels last, which is what `plt.imshow`,
-    `PIL.Image.fromarray` and image writers take.
+    `PIL.Image.fromarray` and image writers take. With `original_size` (or a
+    `Geometry`), each image is placed back on the original picture, as
+    `to_original` does: RGB of the original size, black outside what the
+    model saw.
 
     Shape:
         - Input: ``(C, H, W)`` / ``(N, C, H, W)`` (channels_first) or
@@ -55,9 +68,16 @@ def to_images(
             tensors, else `keras.config.image_data_format()`.
         check: Check a sample of the values against the spec, and warn
             (`SpecMismatchWarning`) when they contradict it.
+        original_size: (height, width) of the picture before preprocessing:
+            place the images back on it. `model` must carry the resizing
+            and cropping (a torchvision pipeline, a timm config, a Hugging
+            Face processor, ...), or `geometry` gives them.
+        geometry: A `Geometry`, or the steps (``[Resize(256),
+            CenterCrop(224)]``), as for `to_original`.
 
     Returns:
-        A C-contiguous uint8 NumPy array, channels last.
+        A C-contiguous uint8 NumPy array, channels last; with
+        `original_size`, ``(H0, W0, 3)`` per image.
 
     Example:
         >>> import numpy as np
@@ -69,6 +89,17 @@ def to_images(
     """
     backend, x = framework_and_array(x)
     refuse_traced(backend, x, "to_images")
+    if original_size is not None or geometry is not None:
+        canvas = to_original(
+            x,
+            model,
+            original_size=original_size,
+            mode=mode,
+            data_format=data_format,
+            geometry=geometry,
+            check=check,
+        )
+        return canvas.image
     # data_format as given: restoring checks an assumed layout against the shape.
     restored = restore_original_image_from_array(x, model, mode=mode, data_format=data_format, check=check)
     layout = data_format_for(backend.channels_first_by_default, data_format)
@@ -148,6 +179,8 @@ def image_grid(
     data_format: str | None = None,
     pad_value: int = 0,
     check: bool = True,
+    original_size: Any = None,
+    geometry: Any = None,
 ) -> np.ndarray:
     """Tile a batch into one uint8 RGB picture, after the exact inverse.
 
@@ -177,6 +210,11 @@ def image_grid(
             PyTorch tensors, else `keras.config.image_data_format()`.
         pad_value: The grey level (0 to 255) of the padding.
         check: As for `to_images`.
+        original_size: (height, width) of the pictures before preprocessing:
+            each image is placed back on its original frame first (as
+            `to_original`, black outside what the model saw), for uint8
+            model inputs too.
+        geometry: A `Geometry` or the steps, as for `to_original`.
 
     Returns:
         One ``(height, width, 3)`` uint8 NumPy array.
@@ -204,7 +242,10 @@ def image_grid(
         raise DeprocessError(
             f"Expected `pad_value` to be an integer in [0, 255]. Received: pad_value={shown(pad_value)}."
         )
-    cells = _as_cells(images, model, mode, data_format, check)
+    where = None
+    if original_size is not None or geometry is not None:
+        where = resolve_geometry(model, geometry, original_size)
+    cells = _as_cells(images, model, mode, data_format, check, where)
     if not cells:
         raise DeprocessError("Expected at least one image to tile. Received none.")
     height = max(c.shape[0] for c in cells)
@@ -261,14 +302,18 @@ def _positive_int(name: str, value: Any, *, allow_none: bool = False, allow_zero
     return int(value)
 
 
-def _as_cells(images: Any, model: Any, mode: Any, data_format: str | None, check: bool) -> list[np.ndarray]:
-    """Each image as (H, W, 3) uint8 on the host."""
+def _as_cells(
+    images: Any, model: Any, mode: Any, data_format: str | None, check: bool, geometry: Any = None
+) -> list[np.ndarray]:
+    """Each image as (H, W, 3) uint8 on the host; on its original frame when `geometry` is given."""
     if isinstance(images, (list, tuple)):  # images or batches of any sizes and frameworks
-        return [cell for image in images for cell in _as_cells(image, model, mode, data_format, check)]
+        return [
+            cell for image in images for cell in _as_cells(image, model, mode, data_format, check, geometry)
+        ]
     backend, array = framework_and_array(images)
     refuse_traced(backend, array, "image_grid")
     if model is not None or mode is not None:
-        batch = to_images(array, model, mode=mode, data_format=data_format, check=check)
+        batch = to_images(array, model, mode=mode, data_format=data_format, check=check, geometry=geometry)
         return [to_rgb(a) for a in (batch[None] if batch.ndim == 3 else batch)]
     layout = data_format_for(backend.channels_first_by_default, data_format)
     check_assumed_layout(
@@ -284,22 +329,10 @@ def _as_cells(images: Any, model: Any, mode: Any, data_format: str | None, check
     if host.ndim not in (3, 4):
         raise DeprocessError(f"Expected one image (rank 3) or a batch (rank 4). Received shape {host.shape}.")
     host = np.moveaxis(host, channel_position(host.ndim, layout), -1)
-    return [to_rgb(a) for a in (host[None] if host.ndim == 3 else host)]
-
-
-def to_rgb(image: np.ndarray) -> np.ndarray:
-    """(H, W) or (H, W, 1|3|4) uint8 → (H, W, 3): grey repeated, alpha dropped."""
-    if image.ndim == 2:
-        image = image[..., None]
-    channels = image.shape[-1]
-    if channels == 1:
-        return np.repeat(image, 3, axis=-1)
-    if channels in (3, 4):
-        return image[..., :3]
-    raise DeprocessError(
-        f"Expected images with 1, 3 or 4 channels (channels last). Received an image of shape "
-        f"{image.shape}. Pass data_format='channels_first' if the channels come first."
-    )
+    cells = [to_rgb(a) for a in (host[None] if host.ndim == 3 else host)]
+    if geometry is not None:
+        return list(place_on_original(np.stack(cells), geometry))
+    return cells
 
 
 def naive_view(preprocessed: Any) -> np.ndarray:

@@ -72,8 +72,8 @@ def restore_original_image_from_array(
     `keras.ops`. Only the caller's framework is imported. Float outputs are
     differentiable.
 
-    Never silently wrong: on every eager call a strided sample of at most
-    about 3,000 values is checked against the spec, and a
+    Never silently wrong: on every eager call an evenly strided sample of
+    about 256 pixels is checked against the spec, and a
     `SpecMismatchWarning` says when the values contradict it (a Keras
     'caffe' name on torchvision-normalized data, data normalized twice,
     [0, 1] data given to a [0, 255] spec, ...). Inside traces nothing is

@@ -1,4 +1,4 @@
-"""Writes the two notebooks from the cell sources below (outputs stripped).
+"""Writes the notebooks from the cell sources below (outputs stripped).
 
 Edit the cells here and run `python notebooks/build_notebooks.py`; the
 .ipynb files are generated, so their diffs stay readable in review.
@@ -529,11 +529,288 @@ assert errors["exact (keras-deprocess)"] == 0.0"""
     ),
 ]
 
+GEOMETRY_SETUP = """import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg" if os.environ.get("CI") else matplotlib.get_backend())
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from PIL import Image
+
+from keras_deprocess.images import demo_image
+
+# Figures go to NOTEBOOK_FIGURES when set (the README's pictures), else a temporary folder.
+FIGURES = Path(os.environ.get("NOTEBOOK_FIGURES") or tempfile.mkdtemp())
+FIGURES.mkdir(parents=True, exist_ok=True)
+# The shipped photograph (public domain, NASA), enlarged to 300x420 so that crops matter.
+photo = np.asarray(Image.fromarray(demo_image()).resize((420, 300), Image.Resampling.BICUBIC))
+original_size = photo.shape[:2]  # (height, width)
+print(torch.__version__, photo.shape)"""
+
+GEOMETRY = [
+    new_markdown_cell(
+        "# Back to the original picture\n\n"
+        "Almost every pipeline resizes and crops before it normalizes: torchvision's "
+        "`weights.transforms()` resizes to 256 and keeps the centre 224, timm trims by `crop_pct`, "
+        "YOLO letterboxes. So the model never sees your photo, only part of it, smaller, maybe with "
+        "borders. This notebook puts the model's input back on the photo, shows which pixels the model "
+        "saw (the mask), and maps a box predicted on the input back onto the photo, exactly; beside it, "
+        "the usual mistake, a box scaled back by the resize factor alone, measured in pixels.\\n\\n"
+        "torchvision has no CPU build on the machines that run this notebook in the tests, so its "
+        "transforms are written out in torch below as torchvision computes them (the shorter side "
+        "resized, the longer truncated; the crop offset rounded half to even); timm's and "
+        "ultralytics' steps likewise."
+    ),
+    new_code_cell(GEOMETRY_SETUP),
+    new_markdown_cell(
+        "## A torchvision ImageNet pipeline: `Resize(256)`, `CenterCrop(224)`, `ToTensor`, `Normalize`"
+    ),
+    new_code_cell(
+        """IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def to_chw(image):
+    return torch.from_numpy(np.ascontiguousarray(np.asarray(image).transpose(2, 0, 1))).float()
+
+
+class Resize:  # torchvision.transforms.Resize(int): the shorter side to `size`, the longer truncated
+    def __init__(self, size, max_size=None):
+        self.size, self.max_size = size, max_size
+
+    def __call__(self, image):
+        height, width = image.shape[:2]
+        short, long = min(height, width), max(height, width)
+        new_short, new_long = self.size, int(self.size * long / short)
+        new_h, new_w = (new_long, new_short) if width <= height else (new_short, new_long)
+        resized = torch.nn.functional.interpolate(
+            to_chw(image)[None], size=(new_h, new_w), mode="bilinear", align_corners=False, antialias=True
+        )
+        return resized[0].round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
+
+
+class CenterCrop:  # torchvision.transforms.CenterCrop: offsets int(round((n - c) / 2)), half to even
+    def __init__(self, size):
+        self.size = (size, size)
+
+    def __call__(self, image):
+        (crop_h, crop_w), (height, width) = self.size, image.shape[:2]
+        top, left = round((height - crop_h) / 2.0), round((width - crop_w) / 2.0)  # Python's round
+        return image[top : top + crop_h, left : left + crop_w]
+
+
+class ToTensor:
+    def __call__(self, image):
+        return to_chw(image).div(255)
+
+
+class Normalize:
+    def __init__(self, mean, std):
+        self.mean, self.std = mean, std
+
+    def __call__(self, tensor):
+        return (tensor - torch.tensor(self.mean).view(-1, 1, 1)) / torch.tensor(self.std).view(-1, 1, 1)
+
+
+class Compose:
+    def __init__(self, transforms):
+        self.transforms = transforms
+
+    def __call__(self, image):
+        for transform in self.transforms:
+            image = transform(image)
+        return image
+
+
+preprocess = Compose([Resize(256), CenterCrop(224), ToTensor(), Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+x = preprocess(photo)  # (3, 224, 224) float32: what the model sees
+print(x.shape, x.dtype)"""
+    ),
+    new_markdown_cell(
+        "## What the model saw, on the photo\n\n"
+        "`to_original(x, preprocess, original_size=...)` reads both maps from the pipeline: the values "
+        "(`ToTensor`, `Normalize`), undone exactly, and the geometry (`Resize`, `CenterCrop`), undone by "
+        "resampling onto the photo. `fill` can be the photo itself, here darkened, to show what was cut."
+    ),
+    new_code_cell(
+        """from keras_deprocess import geometry_for, to_images, to_original
+
+dimmed = (photo * 0.35).astype(np.uint8)
+canvas = to_original(x, preprocess, original_size=original_size, fill=dimmed)
+geometry = canvas.geometry
+print(geometry.steps)
+print("input", geometry.input_size, "scale", geometry.scale, "offset", geometry.offset)
+print(f"the model saw {canvas.mask.mean():.0%} of the photo: rows and columns {geometry.mask_bounds}")
+inside = canvas.mask
+psnr = 10 * np.log10(255**2 / np.mean((canvas.image[inside].astype(float) - photo[inside]) ** 2))
+print(f"inside the mask: {psnr:.1f} dB against the photo (what the 224-pixel input keeps)")
+
+fig, axes = plt.subplots(1, 4, figsize=(13, 3))
+panels = [
+    (photo, "the photo, 300x420"),
+    (to_images(x, preprocess), "the model's input, 224x224"),
+    (canvas.image, "to_original: the input on the photo"),
+    (canvas.mask, "the mask: what the model saw"),
+]
+for ax, (picture, title) in zip(axes, panels, strict=True):
+    ax.imshow(picture, cmap="gray")
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+fig.tight_layout()
+fig.savefig(FIGURES / "geometry_on_the_photo.png", dpi=60)
+plt.show()"""
+    ),
+    new_markdown_cell(
+        "## A box on the input, mapped back\n\n"
+        "A detector or a Grad-CAM peak gives coordinates on the model's input. `geometry.to_original` "
+        "maps points `(..., 2)` and boxes `(..., 4)` back, in any framework. The usual mistake divides "
+        "by the resize factor alone and forgets the crop offset: the box lands "
+        "`offset / scale` pixels off. Here the box is known on the photo (the face), mapped to the "
+        "input as a perfect prediction would give it, then mapped back both ways."
+    ),
+    new_code_cell(
+        """face = np.array([135.0, 25.0, 240.0, 115.0])  # (x0, y0, x1, y1) on the photo
+predicted = geometry.to_input(torch.tensor(face, dtype=torch.float64))  # what the model would output
+exact = geometry.to_original(predicted).numpy()
+resize_factor = 256 / 300  # the shorter side's resize, crop forgotten
+naive = predicted.numpy() / resize_factor
+exact_error = np.abs(exact - face).max()
+naive_error = np.abs(naive - face).max()
+print(f"predicted on the input: {predicted.numpy().round(1)}")
+print(f"mapped back exactly: error {exact_error:.1e} px")
+print(f"scaled by the resize factor alone: {naive_error:.1f} px off")
+assert exact_error < 1e-9
+assert naive_error > 50
+
+
+def draw(ax, box, colour, label):
+    x0, y0, x1, y1 = box
+    rectangle = plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color=colour, linewidth=2, label=label)
+    ax.add_patch(rectangle)"""
+    ),
+    new_markdown_cell(
+        "## A timm config and a YOLO letterbox\n\n"
+        "A timm data config with `crop_mode='border'` fits the photo inside the crop and pads with the "
+        "mean colour; ultralytics' `LetterBox` resizes to fit and pads with grey, the odd pixel at the "
+        "bottom (`round(d / 2 ± 0.1)`). The padding is not the picture: the mask leaves it out, and "
+        "`to_original` never samples it."
+    ),
+    new_code_cell(
+        """import math
+
+from keras_deprocess import Letterbox, spec_from_mean_std
+
+timm_config = {
+    "input_size": (3, 224, 224),
+    "crop_pct": 0.95,
+    "crop_mode": "border",
+    "mean": IMAGENET_MEAN,
+    "std": IMAGENET_STD,
+}
+
+
+def timm_border(image, config):  # timm's ResizeKeepRatio(longest=1), then CenterCropOrPad(fill=mean)
+    target = tuple(math.floor(s / config["crop_pct"]) for s in config["input_size"][1:])
+    height, width = image.shape[:2]
+    ratio = max(height / target[0], width / target[1])  # longest=1: fit inside
+    size = (round(height / ratio), round(width / ratio))  # Python's round, half to even
+    chw = torch.nn.functional.interpolate(to_chw(image)[None], size=size, mode="bilinear", antialias=True)[0]
+    chw = chw.round().clamp(0, 255)
+    crop_h, crop_w = config["input_size"][1:]
+    pad_h, pad_w = max(crop_h - size[0], 0), max(crop_w - size[1], 0)  # pad where smaller: odd pixel after
+    fill = [round(255 * m) for m in config["mean"]]
+    padded = torch.tensor(fill, dtype=torch.float32).view(3, 1, 1).repeat(1, size[0] + pad_h, size[1] + pad_w)
+    padded[:, pad_h // 2 : pad_h // 2 + size[0], pad_w // 2 : pad_w // 2 + size[1]] = chw
+    top = round((padded.shape[1] - crop_h) / 2.0)  # then crop where larger: half to even
+    left = round((padded.shape[2] - crop_w) / 2.0)
+    out = padded[:, top : top + crop_h, left : left + crop_w]
+    return Normalize(config["mean"], config["std"])(out / 255)
+
+
+def letterbox(image, new_shape=320, padding_value=114):  # ultralytics' LetterBox(center=True, auto=False)
+    height, width = image.shape[:2]
+    r = min(new_shape / height, new_shape / width)
+    new_w, new_h = round(width * r), round(height * r)
+    dw, dh = (new_shape - new_w) / 2, (new_shape - new_h) / 2
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    resized = torch.nn.functional.interpolate(to_chw(image)[None], size=(new_h, new_w), mode="bilinear")[0]
+    padded = torch.nn.functional.pad(resized.round(), (left, right, top, bottom), value=padding_value)
+    return padded / 255  # YOLO's input: pixels / 255
+
+
+x_timm = timm_border(photo, timm_config)
+x_yolo = letterbox(photo)
+canvas_timm = to_original(x_timm, timm_config, original_size=original_size, fill=dimmed)
+yolo_spec = spec_from_mean_std(0.0, 1.0, scale=1 / 255, name="yolo")
+canvas_yolo = to_original(
+    x_yolo, yolo_spec, original_size=original_size, geometry=[Letterbox(320)], fill=dimmed
+)
+for name, c in [("timm border", canvas_timm), ("letterbox", canvas_yolo)]:
+    print(f"{name}: input {c.geometry.input_size}, picture on the input {c.geometry.content}, "
+          f"{c.mask.mean():.0%} of the photo seen")"""
+    ),
+    new_code_cell(
+        """yolo = canvas_yolo.geometry
+predicted_yolo = yolo.to_input(face)
+exact_yolo = yolo.to_original(predicted_yolo)
+r = min(320 / 300, 320 / 420)
+naive_yolo = predicted_yolo / r  # the gain alone, the letterbox padding forgotten
+yolo_error = np.abs(naive_yolo - face).max()
+print(f"letterbox: exact error {np.abs(exact_yolo - face).max():.1e} px")
+print(f"the gain alone, padding forgotten: {yolo_error:.1f} px off")
+
+fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
+rows = [
+    ("torchvision", x, preprocess, canvas, predicted.numpy(), naive, naive_error),
+    ("YOLO letterbox", x_yolo, yolo_spec, canvas_yolo, predicted_yolo, naive_yolo, yolo_error),
+]
+for row, (name, inputs, handle, c, on_input, wrong, error) in zip(axes, rows, strict=True):
+    row[0].imshow(to_images(inputs, handle))
+    draw(row[0], on_input, "lime", "predicted")
+    row[0].set_title(f"{name}: the input and a predicted box", fontsize=9)
+    row[1].imshow(c.image)
+    row[1].set_title("the input on the photo (to_original)", fontsize=9)
+    row[2].imshow(photo)
+    draw(row[2], face, "lime", "mapped back exactly")
+    draw(row[2], wrong, "red", f"resize factor alone: {error:.0f} px off")
+    row[2].legend(loc="lower right", fontsize=7)
+    row[2].set_title("the box on the photo", fontsize=9)
+    for ax in row:
+        ax.axis("off")
+fig.tight_layout()
+fig.savefig(FIGURES / "geometry_boxes.png", dpi=60)
+plt.show()
+
+fig, axes = plt.subplots(1, 3, figsize=(11, 3))
+for ax, (picture, title) in zip(
+    axes,
+    [
+        (to_images(x_timm, timm_config), "timm border: the input, padded with the mean"),
+        (canvas_timm.image, "on the photo"),
+        (canvas_timm.mask, "the mask: all but the edges the crop cut"),
+    ],
+    strict=True,
+):
+    ax.imshow(picture, cmap="gray")
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+fig.tight_layout()
+fig.savefig(FIGURES / "geometry_timm_border.png", dpi=60)
+plt.show()
+assert geometry_for(timm_config, original_size) == canvas_timm.geometry"""
+    ),
+]
+
 NOTEBOOKS = {
     "style_transfer.ipynb": STYLE_TRANSFER,
     "feature_extraction_debugging.ipynb": FEATURE_EXTRACTION,
     "pytorch_normalize.ipynb": PYTORCH_NORMALIZE,
     "colorization.ipynb": COLORIZATION,
+    "geometry.ipynb": GEOMETRY,
 }
 
 

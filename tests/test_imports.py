@@ -48,6 +48,15 @@ def test_public_surface():
     import keras_deprocess
 
     assert set(keras_deprocess.__all__) == {
+        "Canvas",
+        "CenterCrop",
+        "Geometry",
+        "Letterbox",
+        "Pad",
+        "Resize",
+        "geometry_for",
+        "to_original",
+        "unpatchify",
         "Deprocess",
         "DeprocessError",
         "Gamut",

@@ -1,4 +1,4 @@
-"""Both notebooks run top to bottom (executed with nbclient, figures to a temporary folder)."""
+"""The notebooks run top to bottom (executed with nbclient, figures to a temporary folder)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
         "feature_extraction_debugging.ipynb",
         "pytorch_normalize.ipynb",
         "colorization.ipynb",
+        "geometry.ipynb",
     ],
 )
 def test_notebook_runs_top_to_bottom(name, tmp_path, monkeypatch):

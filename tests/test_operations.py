@@ -17,9 +17,13 @@ from conftest import to_layout
 from template import Case, OperationTests
 
 from keras_deprocess import (
+    Canvas,
+    CenterCrop,
     DeprocessError,
     Gamut,
+    Geometry,
     ModeGuess,
+    Resize,
     decode_ab,
     detect_mode,
     encode_ab,
@@ -29,7 +33,9 @@ from keras_deprocess import (
     preprocess_input,
     restore_original_image_from_array,
     to_images,
+    to_original,
     to_pil,
+    unpatchify,
 )
 
 skimage_color = pytest.importorskip("skimage.color")
@@ -582,3 +588,169 @@ def test_the_bilinear_reference_is_torch_interpolate():
         torch.tensor(ab).permute(0, 3, 1, 2), size=(8, 8), mode="bilinear", align_corners=False
     )
     np.testing.assert_allclose(bilinear(ab, 8, 8), theirs.permute(0, 2, 3, 1).numpy(), atol=1e-12)
+
+
+# -- geometry: coordinates, the canvas, patches ---------------------------------------------------
+
+# Resize(256) then CenterCrop(224) on 300x420, by hand: 300x420 → 256x358 (int(256 * 420 / 300)),
+# then round(32 / 2) = 16 rows and round(134 / 2) = 67 columns cut off.
+GEOMETRY = Geometry((300, 420), (Resize(256), CenterCrop(224)))
+HAND_SCALE = np.array([358 / 420, 256 / 300])  # (x, y)
+HAND_OFFSET = np.array([-67.0, -16.0])
+
+
+def coordinates(case: Case, batched: bool) -> np.ndarray:
+    last = case.setup["last"]
+    coords = np.random.default_rng(13).uniform(-50, 450, (2, 5, last)).astype(np.float32)
+    return coords if batched else coords[0]
+
+
+class TestGeometryToInput(OperationTests):
+    output = "framework"
+    layouts = ("channels_last",)  # coordinates have no channel axis
+    cases = (
+        Case(
+            "points", setup={"last": 2}, dtype="float32", differentiable=True, torch_compile=True, atol=1e-4
+        ),
+        Case("boxes", setup={"last": 4}, dtype="float32", differentiable=True, atol=1e-4),
+    )
+
+    def inputs(self, case, data_format, batched):
+        return (coordinates(case, batched),)
+
+    def operation(self, case, coords, *, data_format):
+        return GEOMETRY.to_input(coords)
+
+    def reference(self, case, coords, *, data_format):
+        repeat = case.setup["last"] // 2
+        return np.asarray(coords, np.float64) * np.tile(HAND_SCALE, repeat) + np.tile(HAND_OFFSET, repeat)
+
+
+class TestGeometryToOriginal(TestGeometryToInput):
+    cases = (
+        Case(
+            "points", setup={"last": 2}, dtype="float32", differentiable=True, torch_compile=True, atol=1e-4
+        ),
+        Case("boxes-clipped", setup={"last": 4, "clip": True}, dtype="float32", atol=1e-4),
+    )
+
+    def operation(self, case, coords, *, data_format):
+        return GEOMETRY.to_original(coords, clip=case.setup.get("clip", False))
+
+    def reference(self, case, coords, *, data_format):
+        repeat = case.setup["last"] // 2
+        out = (np.asarray(coords, np.float64) - np.tile(HAND_OFFSET, repeat)) / np.tile(HAND_SCALE, repeat)
+        if case.setup.get("clip"):
+            out = np.clip(out, 0, np.tile([420.0, 300.0], repeat))
+        return out
+
+
+# A small canvas: 10x14 → Resize(8): 8x11 (int(8 * 14 / 10)) → CenterCrop(6): rows round(1.0) = 1 and
+# columns round(2.5) = 2 cut off. So x_in = 11/14 x0 - 2, y_in = 8/10 y0 - 1, on input pixels 0..5.
+CANVAS_ORIGINAL = (10, 14)
+CANVAS_STEPS = (Resize(8), CenterCrop(6))
+
+
+def bilinear_canvas(images: np.ndarray, fill: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The canvas pixel by pixel: centre mapped by hand, kept when it lands in [0, 6)², sampled bilinearly."""
+    out = np.empty((len(images), *CANVAS_ORIGINAL, 3), np.uint8)
+    mask = np.zeros(CANVAS_ORIGINAL, bool)
+    for i in range(CANVAS_ORIGINAL[0]):
+        for j in range(CANVAS_ORIGINAL[1]):
+            x, y = 11 / 14 * (j + 0.5) - 2, 8 / 10 * (i + 0.5) - 1
+            if not (0 <= x < 6 and 0 <= y < 6):
+                out[:, i, j] = fill
+                continue
+            mask[i, j] = True
+            sx, sy = min(max(x - 0.5, 0.0), 5.0), min(max(y - 0.5, 0.0), 5.0)
+            x0, y0 = int(sx), int(sy)
+            x1, y1 = min(x0 + 1, 5), min(y0 + 1, 5)
+            fx, fy = sx - x0, sy - y0
+            value = (
+                images[:, y0, x0] * (1 - fx) * (1 - fy)
+                + images[:, y0, x1] * fx * (1 - fy)
+                + images[:, y1, x0] * (1 - fx) * fy
+                + images[:, y1, x1] * fx * fy
+            )
+            out[:, i, j] = np.rint(value)
+    return out, mask
+
+
+class TestToOriginal(OperationTests):
+    output = "report"
+    report_type = Canvas
+    traceable = False
+    cases = (
+        Case("VGG16", {"model": "VGG16"}, setup={"fill": (0, 0, 0)}),
+        Case("torch-fill", {"mode": "torch", "fill": (7, 8, 9)}, setup={"fill": (7, 8, 9)}),
+    )
+
+    def inputs(self, case, data_format, batched):
+        images = np.random.default_rng(17).integers(0, 256, (2, 6, 6, 3), dtype=np.uint8)
+        x = forward(images if batched else images[0], spec_of(case)).astype(np.float32)
+        return (to_layout(x, data_format),)
+
+    def operation(self, case, x, *, data_format):
+        return to_original(
+            x,
+            **case.kwargs,
+            original_size=CANVAS_ORIGINAL,
+            geometry=list(CANVAS_STEPS),
+            data_format=data_format,
+        )
+
+    def reference(self, case, x, *, data_format):
+        restored = as_uint8(inverse(channels_last(x, data_format), spec_of(case)))
+        single = restored.ndim == 3
+        image, mask = bilinear_canvas(restored[None] if single else restored, case.setup["fill"])
+        return {"image": image[0] if single else image, "mask": mask}
+
+    def comparable(self, out, framework):
+        return {"image": out.image, "mask": out.mask}
+
+    def assert_matches(self, actual, expected, case):
+        np.testing.assert_array_equal(actual["mask"], expected["mask"])
+        assert actual["image"].dtype == np.uint8
+        np.testing.assert_array_equal(actual["image"], expected["image"])
+
+    def check_report(self, out, arrays, case):
+        assert out.image.dtype == np.uint8
+        assert out.image.shape == (2, *CANVAS_ORIGINAL, 3)
+        assert out.mask.dtype == bool
+        assert out.mask.shape == CANVAS_ORIGINAL
+        assert out.geometry == Geometry(CANVAS_ORIGINAL, CANVAS_STEPS)
+
+
+def mae_images(batched: bool) -> np.ndarray:
+    """(N, C, H, W) float32 images of 3 x 4 patches of 2 x 2: ViTMAE's own layout."""
+    images = np.random.default_rng(19).normal(size=(2, 3, 6, 8)).astype(np.float32)
+    return images if batched else images[0]
+
+
+class TestUnpatchify(OperationTests):
+    """MAE patch rows (N, L, p·p·C) → images; the data_format is the layout of the result."""
+
+    output = "framework"
+    cases = (Case("mae", dtype="float32", differentiable=True, torch_compile=True),)
+
+    def inputs(self, case, data_format, batched):
+        images = mae_images(True)
+        # ViTMAE's patchify: reshape (N, C, h, p, w, p), "nchpwq->nhwpqc", reshape (N, h * w, p * p * C).
+        patches = np.einsum("nchpwq->nhwpqc", images.reshape(2, 3, 3, 2, 4, 2)).reshape(2, 12, 12)
+        return (patches if batched else patches[0],)
+
+    def operation(self, case, patches, *, data_format):
+        return unpatchify(patches, patch_size=2, image_size=(6, 8), data_format=data_format)
+
+    def reference(self, case, patches, *, data_format):
+        """ViTMAE's unpatchify: reshape (N, h, w, p, p, C), "nhwpqc->nchpwq", reshape (N, C, h * p, w * p)."""
+        batch = np.reshape(patches, (-1, 3, 4, 2, 2, 3))
+        images = np.einsum("nhwpqc->nchpwq", batch).reshape(-1, 3, 6, 8)
+        images = images if np.ndim(patches) == 3 else images[0]
+        return images if data_format == "channels_first" else np.moveaxis(images, -3, -1)
+
+    def test_default_data_format(self, framework, case):
+        """ViTMAE's pixel_values are channels first: so is the default, on every framework."""
+        (patches,) = self.inputs(case, "channels_first", True)
+        out = unpatchify(framework.tensor(patches), patch_size=2, image_size=(6, 8))
+        np.testing.assert_array_equal(framework.numpy(out), mae_images(True))

@@ -63,9 +63,11 @@ def test_ci_runs_the_readme_commands():
     assert "demo-command" in ci
 
 
-@pytest.mark.parametrize("name", ["quickstart", "askers-call", "keras", "pytorch", "colorization"])
+@pytest.mark.parametrize(
+    "name", ["quickstart", "askers-call", "keras", "pytorch", "colorization", "geometry"]
+)
 def test_the_examples_run(name, tmp_path, monkeypatch):
-    if name == "pytorch":
+    if name in ("pytorch", "geometry"):
         pytest.importorskip("torch")
     monkeypatch.chdir(tmp_path)  # the PyTorch example saves first.png
     code = _block_after(f"<!-- example: {name} ", "python")

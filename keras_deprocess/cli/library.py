@@ -18,6 +18,8 @@ from keras_deprocess.core.spec import PreprocessSpec
 from keras_deprocess.discovery.auto import detected_spec
 from keras_deprocess.discovery.detect import detect_mode
 from keras_deprocess.errors import DeprocessError, advise, shown, speaking_cli
+from keras_deprocess.geometry import Geometry, place_on_original
+from keras_deprocess.geometry.handles import steps_from_text
 from keras_deprocess.images import GridLayout, demo_image, naive_view, to_rgb
 from keras_deprocess.registry import MODES, PRESETS, get_spec, list_models
 from keras_deprocess.restore import describe_mismatch, restore_original_image_from_array
@@ -27,6 +29,7 @@ __all__ = [
     "MODES",
     "PRESETS",
     "DeprocessError",
+    "Geometry",
     "GridLayout",
     "PreprocessSpec",
     "__version__",
@@ -41,10 +44,12 @@ __all__ = [
     "merge_l_ab",
     "naive_view",
     "out_of_gamut",
+    "place_on_original",
     "resolve_data_format",
     "restore_original_image_from_array",
     "shown",
     "speaking_cli",
     "spec_mismatch",
+    "steps_from_text",
     "to_rgb",
 ]

@@ -21,6 +21,7 @@ __all__ = [
     "check_assumed_layout",
     "data_format_for",
     "layout_name",
+    "to_rgb",
     "two_channel_hint",
 ]
 
@@ -147,4 +148,21 @@ def two_channel_hint(shape: tuple[Any, ...], data_format: str) -> str:
     return (
         f" Received shape {shape} with 2 channels: that is ab alone. Put L in front of it first: "
         f"merge_l_ab(l, ab, {advise(data_format=data_format)}), then restore the result."
+    )
+
+
+def to_rgb(image: Any) -> Any:
+    """(H, W) or (H, W, 1|3|4) uint8 NumPy → (H, W, 3): grey repeated, alpha dropped."""
+    import numpy as np
+
+    if image.ndim == 2:
+        image = image[..., None]
+    channels = image.shape[-1]
+    if channels == 1:
+        return np.repeat(image, 3, axis=-1)
+    if channels in (3, 4):
+        return image[..., :3]
+    raise DeprocessError(
+        f"Expected images with 1, 3 or 4 channels (channels last). Received an image of shape "
+        f"{image.shape}. Pass data_format='channels_first' if the channels come first."
     )

@@ -35,7 +35,12 @@ def spec_from_model(model: Any) -> PreprocessSpec:
       its current weights (set by ``adapt`` or by loading pretrained
       weights), or the inverse map when ``invert=True``;
     - keras_hub's ``ImageConverter`` (when keras_hub is installed):
-      ``y = x * scale + offset``; its resizing is spatial and not undone.
+      ``y = x * scale + offset``.
+
+    ``Resizing`` and ``CenterCrop`` move pixels without changing the value
+    map (a resize mixes neighbours with weights that sum to 1), so they are
+    passed over: the inverse gives the resized picture, which `to_original`
+    places back on the original one.
 
     The result's inverse maps the stack's output (what the first
     non-preprocessing layer sees) back to the model's input. A model with no
@@ -54,8 +59,8 @@ def spec_from_model(model: Any) -> PreprocessSpec:
 
     Raises:
         DeprocessError: For a model without a single input, or a leading
-            layer that cannot be inverted (Resizing, random augmentation,
-            Lambda, any other non-affine preprocessing); the message names it.
+            layer that cannot be inverted (random augmentation, Lambda, any
+            other non-affine preprocessing); the message names it.
 
     Example:
         >>> import keras
@@ -78,6 +83,8 @@ def spec_from_model(model: Any) -> PreprocessSpec:
     for layer in layers:
         if layer is _END_OF_CHAIN:
             break
+        if isinstance(layer, (keras.layers.Resizing, keras.layers.CenterCrop)):
+            continue  # spatial: the same value map before and after
         step = _affine_step(keras, layer)
         if step is None:
             break
@@ -158,8 +165,8 @@ def _affine_step(keras: Any, layer: Any) -> tuple[np.ndarray, np.ndarray] | None
         raise DeprocessError(
             f"Cannot invert the leading layer {layer.name!r} ({type(layer).__name__}): "
             "only Rescaling, Normalization and ImageConverter (per-channel affine maps) can be "
-            "inverted, and this one resizes, crops, augments or is opaque. Restore the output of "
-            "the layers before it instead, or pass a PreprocessSpec."
+            "inverted, and Resizing and CenterCrop passed over; this one augments or is opaque. "
+            "Restore the output of the layers before it instead, or pass a PreprocessSpec."
         )
     return None
 

@@ -17,6 +17,14 @@ class TensorOps(Backend):
     def moveaxis(self, x: Any, source: int, destination: int) -> Any:
         raise NotImplementedError
 
+    def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
+        """`x` with the same values in row-major order, in `shape` (one entry may be -1)."""
+        raise NotImplementedError
+
+    def permute(self, x: Any, axes: tuple[int, ...]) -> Any:
+        """The axes of `x` reordered: output axis ``i`` is input axis ``axes[i]`` (NumPy's ``transpose``)."""
+        raise NotImplementedError
+
     def resize_bilinear(self, x: Any, height: int, width: int) -> Any:
         """(N, H, W, C) → (N, height, width, C), bilinear with half-pixel centres.
 

@@ -14,6 +14,12 @@ class JaxOps(JaxBackend, TensorOps):
     def moveaxis(self, x: Any, source: int, destination: int) -> Any:
         return self.jnp.moveaxis(x, source, destination)
 
+    def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
+        return self.jnp.reshape(x, shape)
+
+    def permute(self, x: Any, axes: tuple[int, ...]) -> Any:
+        return self.jnp.transpose(x, axes)
+
     def resize_bilinear(self, x: Any, height: int, width: int) -> Any:
         shape = (x.shape[0], height, width, x.shape[3])
         return self.jax.image.resize(x, shape, method="bilinear", antialias=False)

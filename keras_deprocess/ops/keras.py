@@ -14,6 +14,12 @@ class KerasOps(KerasBackend, TensorOps):
     def moveaxis(self, x: Any, source: int, destination: int) -> Any:
         return self.ops.moveaxis(x, source, destination)
 
+    def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
+        return self.ops.reshape(x, shape)
+
+    def permute(self, x: Any, axes: tuple[int, ...]) -> Any:
+        return self.ops.transpose(x, axes)
+
     def resize_bilinear(self, x: Any, height: int, width: int) -> Any:
         return self.ops.image.resize(
             x, (height, width), interpolation="bilinear", data_format="channels_last"

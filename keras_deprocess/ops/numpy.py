@@ -16,6 +16,12 @@ class NumpyOps(NumpyBackend, TensorOps):
     def moveaxis(self, x: Any, source: int, destination: int) -> Any:
         return np.moveaxis(x, source, destination)
 
+    def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
+        return np.reshape(x, shape)
+
+    def permute(self, x: Any, axes: tuple[int, ...]) -> Any:
+        return np.transpose(x, axes)
+
     def resize_bilinear(self, x: Any, height: int, width: int) -> Any:
         return resize_bilinear_numpy(x, height, width)
 

@@ -18,6 +18,12 @@ class TensorFlowOps(TensorFlowBackend, TensorOps):
         order.insert(destination % len(order), order.pop(source % len(order)))
         return self.tf.transpose(x, order)
 
+    def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
+        return self.tf.reshape(x, shape)
+
+    def permute(self, x: Any, axes: tuple[int, ...]) -> Any:
+        return self.tf.transpose(x, axes)
+
     def resize_bilinear(self, x: Any, height: int, width: int) -> Any:
         resized = self.tf.image.resize(x, (height, width), method="bilinear")
         return self.tf.cast(resized, x.dtype)

@@ -14,6 +14,12 @@ class TorchOps(TorchBackend, TensorOps):
     def moveaxis(self, x: Any, source: int, destination: int) -> Any:
         return self.torch.movedim(x, source, destination)
 
+    def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
+        return x.reshape(shape)
+
+    def permute(self, x: Any, axes: tuple[int, ...]) -> Any:
+        return x.permute(*axes)
+
     def resize_bilinear(self, x: Any, height: int, width: int) -> Any:
         channels_first = x.permute(0, 3, 1, 2)
         resized = self.torch.nn.functional.interpolate(

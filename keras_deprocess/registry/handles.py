@@ -8,7 +8,8 @@ name and attributes, a config by its keys.
   ``do_flip_channel_order``, ...
 - torchvision transforms, v1 and ``transforms.v2`` (also albumentations'
   and kornia's ``Normalize``, and CLIP / open_clip preprocess pipelines):
-  ``Normalize`` and ``Compose``.
+  ``Normalize`` and ``Compose``; and the presets of torchvision's weights
+  (``weights.transforms()``: ``ImageClassification`` and its siblings).
 - timm data configs (``resolve_data_config`` dicts), a timm model's
   ``pretrained_cfg``, or the model itself.
 - detectron2 configs (``MODEL.PIXEL_MEAN``, ``MODEL.PIXEL_STD``,
@@ -80,8 +81,9 @@ def spec_from_hf(processor_or_config: Any, *, name: str | None = None) -> Prepro
     the spec's channel order is 'BGR'). ``do_convert_rgb`` only makes the
     input RGB and changes no value. A processor that wraps an image processor
     (``AutoProcessor``'s ``.image_processor``) is unwrapped. transformers is
-    never imported. Resizing and cropping are spatial: they are not undone,
-    and the restored image is the resized one.
+    never imported. Resizing and cropping move pixels without changing
+    values: the restored image is the resized one, and `to_original` puts
+    it back on the original picture.
 
     Shape:
         Hugging Face processors return channels_first arrays: restore them
@@ -284,6 +286,33 @@ def _spec_from_transforms(obj: Any) -> PreprocessSpec:
     return PreprocessSpec.from_affine(tuple(multiplier), tuple(offset), name=label, description=description)
 
 
+# The presets of torchvision's weights (``torchvision/transforms/_presets.py``): they
+# convert to float in [0, 1] (``convert_image_dtype``), then normalize, except
+# ObjectDetection, which only converts. The first releases kept the constants
+# in private attributes.
+_TORCHVISION_PRESETS = (
+    "ImageClassification",
+    "SemanticSegmentation",
+    "VideoClassification",
+    "ObjectDetection",
+)
+
+
+def _torchvision_preset(obj: Any) -> Any:
+    return obj if type(obj).__name__ in _TORCHVISION_PRESETS and callable(obj) else None
+
+
+def _spec_from_torchvision_preset(preset: Any) -> PreprocessSpec:
+    name = type(preset).__name__
+    mean = _field(preset, "mean", _field(preset, "_mean"))
+    std = _field(preset, "std", _field(preset, "_std"))
+    if mean is None or std is None:
+        return PreprocessSpec(name, scale=1 / 255, description=f"torchvision {name}: to float in [0, 1]")
+    return PreprocessSpec(
+        name, scale=1 / 255, mean=mean, std=std, description=f"torchvision {name}: to float, Normalize"
+    )
+
+
 # -- timm ---------------------------------------------------------------------------
 
 _TIMM_KEYS = ("input_size", "interpolation", "crop_pct", "crop_mode", "num_classes", "hf_hub_id", "url")
@@ -355,6 +384,7 @@ def spec_from_object(obj: Any) -> PreprocessSpec | None:
     """The spec an object of another library describes, or None when it is none of them."""
     readers: tuple[tuple[Callable[[Any], Any], Callable[..., PreprocessSpec]], ...] = (
         (lambda o: o if _is_normalize(o) or _is_transform_pipeline(o) else None, _spec_from_transforms),
+        (_torchvision_preset, _spec_from_torchvision_preset),
         (_detectron2_fields, lambda fields: _spec_from_detectron2(*fields)),
         (_timm_config, _spec_from_timm),
         (lambda o: o if looks_like_hf(o) else None, spec_from_hf),

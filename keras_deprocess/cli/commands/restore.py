@@ -41,6 +41,7 @@ from keras_deprocess.cli.commands.common import (
     to_channels_last,
 )
 from keras_deprocess.cli.commands.findings import AUTO, Findings, resolve_model
+from keras_deprocess.cli.commands.original import Placement, add_original_size
 from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile
 from keras_deprocess.cli.io.atomic import Staging
 from keras_deprocess.cli.io.images import IMAGE_FORMATS, format_limit, image_sink, write_image
@@ -77,6 +78,8 @@ def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
             "keras-deprocess restore batch.npy --model VGG16 --out restored/",
             "keras-deprocess restore dump.npz --model clip --key adversarial --format webp",
             "keras-deprocess restore dump.npz --model tf --naming folders",
+            "keras-deprocess restore batch.npy --model imagenet --original-size 300x420 "
+            "--geometry resize=256,crop=224 --mask",
         ),
     )
     add_input(parser)
@@ -111,6 +114,7 @@ def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
         help="in a .npz, the array of ab (2 channels, any resolution): upsampled bilinearly to L's size, "
         "put behind L, and restored",
     )
+    add_original_size(parser)
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
     add_chunk(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
@@ -134,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
     budget = chunk_budget(args)
     out_dir = Path(args.out) if args.out else Path(f"{Path(args.input).stem}_restored")
     merging = args.l_key is not None or args.ab_key is not None
+    placing = Placement.from_args(args)
     if merging:
         _check_merge_flags(args, spec)
     with ArrayFile(args.input, key=None if merging else args.key) as source:
@@ -153,11 +158,14 @@ def run(args: argparse.Namespace) -> int:
                 lab=spec is not None and not spec.is_affine,
             )
             problem = format_limit(
-                args.format, layout.height, layout.width, 3 if merging else layout.channels
+                args.format,
+                *placing.output_size(layout),
+                3 if merging or placing.geometry else layout.channels,
             )
             if problem is not None:
                 raise source.error(entry, f"has shape {entry.shape}: {problem}")
             check_fortran(source, entry, budget)
+            placing.check(source, entry, layout, budget)
             layouts.append(layout)
         plans = plan_outputs(
             ((safe_stem(e.key), e.position, e.images, e.batched) for e in entries),
@@ -167,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
             source.name,
         )
         _check_out_dir(out_dir, plans, force=args.force)
+        placing.check_outputs(out_dir, plans, force=args.force)
         if spec is None:
             spec = resolve_model(args, source, entries, layouts, budget)
         findings = Findings(spec, data_format, args.model, check=args.check)
@@ -174,18 +183,18 @@ def run(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         if total:  # no images, no folder
             with Staging(out_dir, force=args.force) as staging, _progress(args, total) as progress:
-                job = _Run(source, spec, data_format, budget, staging, progress, findings)
+                job = _Run(source, spec, data_format, budget, staging, progress, findings, placing)
                 for entry, layout, plan in zip(entries, layouts, plans, strict=True):
                     staging.make_folder(plan.folder)
                     if merging:
                         _restore_merged(job, l_ab, layout, plan)
                         continue
                     _restore_array(job, entry, layout, plan)
-                staging.commit(name for plan in plans for name in plan.names())
+                staging.commit(placing.names(plans))
         seconds = time.perf_counter() - start
     findings.warn()
     if args.json:
-        _print_restore_json(args, spec, data_format, out_dir, plans, total, seconds, findings)
+        _print_restore_json(args, spec, data_format, out_dir, plans, total, seconds, findings, placing)
     say(
         f"restored {total} image(s) from {len(plans)} array(s) in {safe(args.input)} with "
         f"{safe(args.model)} ({spec.name}) to {safe(out_dir)}/ as {args.format} in {seconds:.2f} s"
@@ -252,6 +261,7 @@ class _Run:
     staging: Staging
     progress: Any
     findings: Findings
+    placing: Placement
 
     def restore(self, entry: ArrayEntry, preprocessed: np.ndarray, layout: Layout) -> np.ndarray:
         """Counted and checked for the summary, restored, and channels last."""
@@ -264,7 +274,8 @@ class _Run:
     def write_whole(self, plan: ArrayOutputs, first: int, images: np.ndarray) -> None:
         for i, image in enumerate(images):
             with self.staging.open(plan.name(first + i)) as f:
-                write_image(f, image, plan.ext)
+                write_image(f, self.placing.image(image), plan.ext)
+            self.placing.write_mask(self.staging, plan.name(first + i))
             self.progress.update(1)
 
 
@@ -347,6 +358,7 @@ def _print_restore_json(
     total: int,
     seconds: float,
     findings: Findings,
+    placing: Placement,
 ) -> None:
     """The summary, with every file's path streamed out (no list of them in memory)."""
     summary = {
@@ -362,6 +374,7 @@ def _print_restore_json(
         "seconds": round(seconds, 3),
     }
     summary.update(findings.summary())
+    summary.update(placing.summary())
     head = json.dumps(summary)
     print(head[:-1] + ', "files": [', end="")
     separator = ""
