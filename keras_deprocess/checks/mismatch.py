@@ -62,6 +62,8 @@ _FAR_LEVELS = 16.0
 # Spreads, as shares of [0, 255] (the 1st to 99th percentile of restored values).
 _FULL = 0.4
 _NARROW_LEVELS = 8.0
+# A restored sample within this many levels in every channel is flat.
+_FLAT_LEVELS = 1.0
 
 
 @dataclass(frozen=True)
@@ -215,11 +217,14 @@ def spec_mismatch(pixels: np.ndarray, spec: PreprocessSpec) -> Mismatch | None:
                 return Mismatch(kind, outside, "", "", int(pixels.size))
             return Mismatch(kind, outside, names[index], labels[index], int(pixels.size))
 
-        whole_elsewhere = np.flatnonzero(fits & (_whole(others) < _WHOLE))
-        if whole >= _NOT_WHOLE and whole_elsewhere.size:
-            return found("whole-elsewhere", int(whole_elsewhere[0]))
         low, middle, high = _range(named)
         narrow = bool(np.all(high - low <= _NARROW_LEVELS))
+        # A flat image is whole under many maps by chance (zeros are black under
+        # 'identity'): only varied values testify by being whole.
+        varied = bool(np.any(high - low > _FLAT_LEVELS))
+        whole_elsewhere = np.flatnonzero(fits & (_whole(others) < _WHOLE)) if varied else np.empty(0, int)
+        if whole >= _NOT_WHOLE and whole_elsewhere.size:
+            return found("whole-elsewhere", int(whole_elsewhere[0]))
         if twice_differs and (outside > _FITS or narrow):
             twice = table.restore(named[:, 0])
             if _outside(twice)[0] < _FITS and _spread(twice)[0] >= _FULL:
