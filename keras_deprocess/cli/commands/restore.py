@@ -78,8 +78,7 @@ def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
             "keras-deprocess restore batch.npy --model VGG16 --out restored/",
             "keras-deprocess restore dump.npz --model clip --key adversarial --format webp",
             "keras-deprocess restore dump.npz --model tf --naming folders",
-            "keras-deprocess restore batch.npy --model imagenet --original-size 300x420 "
-            "--geometry resize=256,crop=224 --mask",
+            "keras-deprocess restore batch.npy --original-size 300x420 --geometry resize=256,crop=224 --mask",
         ),
     )
     add_input(parser)
