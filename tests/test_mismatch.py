@@ -223,3 +223,40 @@ class TestCommandLine:
             assert result.returncode == 0, result.stderr
             assert result.stderr == ""
             assert json.loads(result.stdout)["mismatch"] == []
+
+
+class TestEveryCaseThroughTheCommandLine:
+    """Each case above through `sheet`, in this process for speed: a warning line exactly when Python warns."""
+
+    @pytest.mark.parametrize("case", list(MUST_FIRE))
+    def test_fires(self, case, tmp_path, capsys):
+        from test_cli import cli
+
+        data, model, suggested, _ = MUST_FIRE[case]
+        np.save(tmp_path / "batch.npy", data.astype(np.float32))
+        result = cli(
+            "sheet", "batch.npy", "--model", model, "-o", "s.png", "--json", cwd=tmp_path, capsys=capsys
+        )
+        assert result.returncode == 0, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("keras-deprocess: warning: batch.npy: ")
+        assert "--no-check" in lines[0]
+        assert "check=False" not in lines[0]
+        (record,) = json.loads(result.stdout)["mismatch"]
+        if suggested and not suggested.startswith("["):
+            assert record["suggested"] == suggested
+            assert f"--model {suggested}" in lines[0]
+
+    @pytest.mark.parametrize("case", [c for c in MUST_NOT_FIRE if "Lab" not in c])
+    def test_never_fires(self, case, tmp_path, capsys):
+        from test_cli import cli
+
+        data, model = MUST_NOT_FIRE[case]
+        np.save(tmp_path / "batch.npy", data.astype(np.float32))
+        result = cli(
+            "sheet", "batch.npy", "--model", model, "-o", "s.png", "--json", cwd=tmp_path, capsys=capsys
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""
+        assert json.loads(result.stdout)["mismatch"] == []
