@@ -226,7 +226,7 @@ class TestCommandLine:
 
 
 class TestEveryCaseThroughTheCommandLine:
-    """Each case above through `sheet`, in this process for speed: a warning line exactly when Python warns."""
+    """Each case above through `sheet`, in this process: a warning line exactly when Python warns."""
 
     @pytest.mark.parametrize("case", list(MUST_FIRE))
     def test_fires(self, case, tmp_path, capsys):
