@@ -17,26 +17,18 @@ from keras_deprocess.images import GridLayout, to_images
 __all__ = ["AuditReport"]
 
 CAPTION_HEIGHT = 14
-_COLUMNS = (
-    ("batch", 6),
-    ("shape", 19),
-    ("dtype", 8),
-    ("detected", 17),
-    ("clipped", 8),
-    ("NaN/Inf", 8),
-    ("range", 20),
-    ("mean per channel", 24),
-    ("std per channel", 24),
-)
+_COLUMNS = ("batch", "shape", "dtype", "detected", "clipped", "NaN/Inf", "range", "mean", "std")
 
 
 class AuditReport:
     """What `audit` found: one record per batch, the findings, and the first images of each batch.
 
     Printed, it is a table: one row per batch (shape, dtype, the detected
-    mode with its confidence, the share of pixels clipped when restored,
-    NaN/±Inf counts, the value range, per-channel means and standard
-    deviations), then the findings, worded as the restore warnings are.
+    mode with its confidence, marked "?" when it is not certain enough for
+    ``mode='auto'``; the share of pixels clipped when restored; NaN/±Inf
+    counts; the value range; the mean and standard deviation of each
+    channel, in the stored order), then the findings, worded as the
+    restore warnings are.
 
     Attributes:
         ok: True when nothing was found.
@@ -96,21 +88,13 @@ class AuditReport:
     # -- the table ----------------------------------------------------------------------
 
     def __str__(self) -> str:
+        rows = [[_cell(record, name) for name in _COLUMNS] for record in self.batches]
+        widths = [max(len(name), *(len(row[i]) for row in rows)) for i, name in enumerate(_COLUMNS)]
         lines = [self._title()]
-        lines.append("  ".join(f"{name:<{width}}" for name, width in _COLUMNS).rstrip())
-        for record in self.batches:
-            cells = (
-                str(record.batch),
-                "(" + ", ".join(str(d) for d in record.shape) + ")",
-                record.dtype,
-                _detected(record),
-                "-" if record.clipped is None else f"{record.clipped:.1%}",
-                f"{record.nan}/{record.posinf + record.neginf}",
-                "-" if record.min is None else f"[{_number(record.min)}, {_number(record.max)}]",
-                _per_channel(record.mean),
-                _per_channel(record.std),
+        for row in [list(_COLUMNS), *rows]:
+            lines.append(
+                "  ".join(f"{cell:<{width}}" for cell, width in zip(row, widths, strict=True)).rstrip()
             )
-            lines.append("  ".join(f"{c:<{w}}" for c, (_, w) in zip(cells, _COLUMNS, strict=True)).rstrip())
         if self.ok:
             lines.append("nothing found")
         else:
@@ -190,6 +174,24 @@ def _draw_caption(canvas: np.ndarray, caption: str) -> None:
     strip = Image.fromarray(canvas[:CAPTION_HEIGHT])
     ImageDraw.Draw(strip).text((2, 1), caption, fill=(230, 230, 230))
     canvas[:CAPTION_HEIGHT] = np.asarray(strip)
+
+
+def _cell(record: Record, column: str) -> str:
+    if column == "batch":
+        return str(record.batch)
+    if column == "shape":
+        return "(" + ", ".join(str(d) for d in record.shape) + ")"
+    if column == "dtype":
+        return str(record.dtype)
+    if column == "detected":
+        return _detected(record)
+    if column == "clipped":
+        return "-" if record.clipped is None else f"{record.clipped:.1%}"
+    if column == "NaN/Inf":
+        return f"{record.nan}/{record.posinf + record.neginf}"
+    if column == "range":
+        return "-" if record.min is None else f"[{_number(record.min)}, {_number(record.max)}]"
+    return _per_channel(record[column])
 
 
 def _detected(record: Record) -> str:
