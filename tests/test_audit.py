@@ -202,6 +202,21 @@ def test_samples_are_stacked_into_batches():
     assert [r.images for r in report.batches] == [32, 8]
 
 
+def test_a_map_style_dataset_is_read_by_index():
+    class Samples:  # __len__ and __getitem__ only, a KeyError past the end
+        def __len__(self):
+            return 40
+
+        def __getitem__(self, index):
+            if index >= 40:
+                raise KeyError(index)
+            return {"image": CORRECT[index % 2]}
+
+    report = audit(Samples(), "imagenet", batches=3, data_format=CL)
+    assert report.ok
+    assert [r.images for r in report.batches] == [32, 8]
+
+
 def test_tf_data_batched_and_not():
     tf = pytest.importorskip("tensorflow")
     dataset = tf.data.Dataset.from_tensor_slices((CORRECT, np.zeros(2)))

@@ -143,6 +143,30 @@ def test_loginputs_says_when_the_first_batch_is_normalized_twice(tmp_path):
     assert "normalized-twice" in read_events(tmp_path)["inputs/audit"][0]
 
 
+def test_two_loggers_and_a_fit_that_raised(tmp_path):
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("tensorflow")
+    from keras_deprocess import LogInputs
+
+    class Stop(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            raise RuntimeError("stopped")
+
+    model = small_model(keras)
+    x, y = preprocess_input(IMAGES, "tf", data_format="channels_last"), np.zeros((12, 1), "float32")
+    first = LogInputs(tmp_path / "a", "tf", every_n_batches=1, max_images=1)
+    second = LogInputs(tmp_path / "b", "tf", every_n_batches=2, max_images=1, tag="every-other")
+    with pytest.raises(RuntimeError, match="stopped"):
+        model.fit(x, y, batch_size=4, shuffle=False, verbose=0, callbacks=[first, second, Stop()])
+    model.fit(x, y, batch_size=4, shuffle=False, verbose=0, callbacks=[first, second])
+    assert first.logged_steps == [0, 1, 2, 3]  # one batch before the error, three after
+    assert second.logged_steps == [0, 2]
+    assert not hasattr(model.train_function, "_keras_deprocess_wraps")
+    logged = read_events(tmp_path / "a")["inputs"]
+    for step, first_image in zip([1, 2, 3], [0, 4, 8], strict=True):
+        np.testing.assert_array_equal(logged[step], IMAGES[first_image : first_image + 1])
+
+
 def test_loginputs_names_the_extra_when_tensorboard_is_missing(tmp_path, monkeypatch):
     pytest.importorskip("keras")
     from keras_deprocess import LogInputs

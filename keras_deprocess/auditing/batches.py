@@ -45,7 +45,10 @@ def batches_of(data: Any, key: Any, count: int) -> Iterator[Any]:
             yield _as_batch([image_in(data[index], key)])
         return
     try:
-        elements = iter(data)
+        if not hasattr(type(data), "__iter__") and hasattr(data, "__len__") and hasattr(data, "__getitem__"):
+            elements = (data[index] for index in range(len(data)))  # a map-style dataset of samples
+        else:
+            elements = iter(data)
     except TypeError:
         raise DeprocessError(
             "Expected images to audit: an array or tensor, an (x, y) tuple or a dict holding one, or a "

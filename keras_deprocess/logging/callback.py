@@ -29,8 +29,9 @@ Callback: Any = keras.callbacks.Callback
 
 __all__ = ["LogInputs"]
 
-# The attribute that marks our wrapper, holding the function it wraps.
+# The attributes of our wrappers: the function each calls (read at call time), and its callback.
 _TAPPED = "_keras_deprocess_wraps"
+_OWNER = "_keras_deprocess_owner"
 
 
 def _summary_module() -> Any:
@@ -143,27 +144,53 @@ class LogInputs(Callback):  # type: ignore[misc]
         self._seen = 0
         self._pending: list[tuple[int, Any]] = []
         self._audited = False
-        self._original: Any = None
+        self._fit: object | None = None  # the fit whose batches count
         self._expected: Any = None
 
     # -- watching the batches go by -------------------------------------------------------
 
     def on_train_begin(self, logs: Any = None) -> None:
+        self._unwrap()  # ours, left by a fit that raised
+        self._fit = object()
         trained = self._model
-        function = trained.train_function
-        self._original = getattr(function, _TAPPED, function)  # a wrapper left by a fit that raised
-        trained.train_function = self._wrap(self._original)
+        trained.train_function = self._wrap(trained.train_function)
 
     def on_train_end(self, logs: Any = None) -> None:
-        trained = self._model
-        if getattr(trained.train_function, _TAPPED, None) is self._original:
-            trained.train_function = self._original
+        self._fit = None
+        self._unwrap()
         self._pending.clear()
         if self._writer is not None:
             self._writer.flush()
 
+    def _unwrap(self) -> None:
+        """Take our wrappers out of ``train_function``'s chain; other callbacks' stay, in order.
+
+        Each wrapper calls the function its attribute names at call time, so
+        one is taken out by pointing the wrapper above it past it.
+        """
+        trained = self._model
+        above, function = None, trained.train_function
+        while hasattr(function, _TAPPED):
+            below = getattr(function, _TAPPED)
+            if getattr(function, _OWNER, None) is self:
+                if above is None:
+                    trained.train_function = below
+                else:
+                    setattr(above, _TAPPED, below)
+            else:
+                above = function
+            function = below
+
     def _wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        seen = self._see
+        fit = self._fit
+
+        def seen(batch: Any) -> None:
+            if fit is self._fit:  # a wrapper of an earlier fit only passes the batches on
+                self._see(batch)
+
+        def below() -> Callable[..., Any]:
+            return getattr(wrapped, _TAPPED)  # type: ignore[no-any-return]
+
         backend = keras.backend.backend()
         wrapped: Callable[..., Any]
         if backend == "torch":
@@ -171,19 +198,19 @@ class LogInputs(Callback):  # type: ignore[misc]
             def wrapped(data: Any) -> Any:  # a list of steps_per_execution batches
                 for batch in data:
                     seen(batch)
-                return original(data)
+                return below()(data)
 
         elif backend == "jax":
 
             def wrapped(state: Any, iterator: Any) -> Any:  # next() runs outside jit
-                return original(state, _Tee(iterator, seen))
+                return below()(state, _Tee(iterator, seen))
 
         elif backend == "tensorflow":
             tf, trained = self._tf, self._model
 
             def wrapped(iterator: Any) -> Any:
                 if not isinstance(iterator, (tf.data.Iterator, tf.distribute.DistributedIterator)):
-                    return original(_Tee(iterator, seen))
+                    return below()(_Tee(iterator, seen))
                 batches = []
                 for _ in range(int(trained.steps_per_execution)):
                     optional = iterator.get_next_as_optional()
@@ -194,13 +221,14 @@ class LogInputs(Callback):  # type: ignore[misc]
                     raise StopIteration  # the end of an epoch of unknown length, as Keras raises it
                 for batch in batches:
                     seen(batch)
-                return original(iter(batches))  # Keras's step loop over a Python iterator
+                return below()(iter(batches))  # Keras's step loop over a Python iterator
 
         else:
             raise DeprocessError(
                 f"Expected a Keras backend that trains (tensorflow, jax or torch). Received {backend!r}."
             )
         setattr(wrapped, _TAPPED, original)
+        setattr(wrapped, _OWNER, self)
         return wrapped
 
     def _see(self, batch: Any) -> None:
