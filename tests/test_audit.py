@@ -292,6 +292,8 @@ def test_a_hugging_face_dataset():
     assert [r.images for r in report.batches] == [32, 8]
     assert report.batches[0].dtype == "uint8"
     assert report.batches[0].detected == "identity"
+    sheet = report.sheet(limit=2)
+    np.testing.assert_array_equal(sheet[16:80, 2:66], PHOTO[0])  # raw pixels, drawn as they are
     assert kinds(audit(HuggingFaceStandIn(images), "VGG16")) == ["whole-elsewhere"]
 
 

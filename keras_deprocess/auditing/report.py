@@ -10,7 +10,7 @@ import numpy as np
 from keras_deprocess.auditing.expected import Expectation
 from keras_deprocess.auditing.judge import Judged
 from keras_deprocess.auditing.records import Record
-from keras_deprocess.core.layout import to_rgb
+from keras_deprocess.core.layout import channel_position, to_rgb
 from keras_deprocess.errors import DeprocessError
 from keras_deprocess.images import GridLayout, to_images
 
@@ -150,7 +150,7 @@ class AuditReport:
             caption = f"batch {record.batch}: no spec to restore with"
             cells = [np.full((32, 32, 3), 64, np.uint8)]
         else:
-            images = to_images(kept[:limit], judged.spec, data_format=judged.data_format, check=False)
+            images = _restored(kept[:limit], judged)
             cells = [to_rgb(image) for image in images.reshape(-1, *images.shape[-3:])]
             caption = f"batch {record.batch}: restored with {judged.spec.name!r}"
         if record.detected is not None:
@@ -166,6 +166,13 @@ class AuditReport:
             canvas[y : y + cell.shape[0], x : x + cell.shape[1]] = cell
         _draw_caption(canvas, caption)
         return canvas
+
+
+def _restored(kept: np.ndarray, judged: Judged) -> np.ndarray:
+    """The kept images restored exactly, channels last; uint8 ones (raw pixels) as they are."""
+    if kept.dtype == np.uint8:
+        return np.moveaxis(kept, channel_position(kept.ndim, judged.data_format), -1)
+    return to_images(kept, judged.spec, data_format=judged.data_format, check=False)
 
 
 def _draw_caption(canvas: np.ndarray, caption: str) -> None:

@@ -103,8 +103,9 @@ def overlay(
     ``mask`` the heatmap at the image size (bilinearly resampled as above if
     it is not, then in the heatmap's own dtype): OpenCV's JET indexed by the
     truncated ``np.uint8(255 * mask)``, a float32 blend divided by its
-    maximum, truncated again. It differs from the default by up to a few
-    levels: the truncations, and the stretch of the brightest channel to 255.
+    maximum, truncated again. It differs from the default by a few levels on
+    average (a few tens at most): the truncations, and the stretch of the
+    brightest channel to 255.
     pytorch-grad-cam scales its CAMs before (``scale_cam_image``), so the
     heatmap is taken as it is: `normalize` does not apply, and values
     outside [0, 1] (which pytorch-grad-cam's ``np.uint8`` wraps around) are
