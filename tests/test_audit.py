@@ -26,6 +26,11 @@ def forward(images: np.ndarray, spec: str) -> np.ndarray:
     return preprocess_input(images, spec, data_format=CL).astype(np.float32)
 
 
+def normalize(unit: np.ndarray) -> np.ndarray:
+    """torchvision's Normalize with ImageNet's statistics, on [0, 1] images (after ToTensor)."""
+    return (unit - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+
+
 def kinds(report: AuditReport) -> list[str]:
     return [f.kind for f in report.findings]
 
@@ -52,6 +57,13 @@ MUST_FIND = {
     "CLIP data to ImageNet statistics": (forward(PHOTO, "clip"), "imagenet", "whole-elsewhere", "clip"),
     "ImageNet data to CLIP statistics": (forward(PHOTO, "imagenet"), "clip", "whole-elsewhere", "imagenet"),
     "raw uint8 pixels to a caffe model": (PHOTO, "VGG16", "whole-elsewhere", "identity"),
+    # fastai #3398: Normalize twice after ToTensor. Far outside the spec's range: found, not named twice.
+    "Normalize twice on [0, 1] data": (
+        normalize(normalize(PHOTO / 255)).astype(np.float32),
+        "imagenet",
+        "clipped",
+        None,
+    ),
 }
 
 
