@@ -146,6 +146,20 @@ def test_normalize_is_each_heatmaps_own_min_max():
     )
 
 
+@pytest.mark.parametrize("size", [(3, 5), (29, 31)], ids=["up", "down"])
+def test_the_resampling_is_torchs_bilinear_with_half_pixel_centres(size):
+    torch = pytest.importorskip("torch")
+    heat = np.random.default_rng(7).uniform(0, 1, (1, *size))
+    grey = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)  # index i is the colour (i, i, i)
+    out = overlay(
+        np.zeros((12, 10, 3), np.uint8), heat[0], alpha=1.0, normalize=False, colormap=grey, data_format=CL
+    )
+    theirs = torch.nn.functional.interpolate(
+        torch.from_numpy(heat)[None], size=(12, 10), mode="bilinear", align_corners=False
+    )[0, 0].numpy()
+    np.testing.assert_array_equal(out[..., 0], np.rint(255 * theirs).astype(np.uint8))
+
+
 # -- shapes: heatmaps and images paired ---------------------------------------------------------
 
 
