@@ -14,6 +14,7 @@ from keras_deprocess._keras_hook import register_layers_when_keras_is_imported
 from keras_deprocess.errors import DeprocessError, SpecMismatchWarning
 
 if TYPE_CHECKING:
+    from keras_deprocess.auditing import AuditReport, audit
     from keras_deprocess.checks.detection import ModeGuess
     from keras_deprocess.colorization import Gamut, ab_bins, decode_ab, encode_ab, merge_l_ab, out_of_gamut
     from keras_deprocess.core.spec import PreprocessSpec, spec_from_lab, spec_from_mean_std
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     )
     from keras_deprocess.images import image_grid, to_images, to_pil
     from keras_deprocess.layers import Deprocess, Preprocess
+    from keras_deprocess.logging.callback import LogInputs
+    from keras_deprocess.logging.writer import log_inputs
+    from keras_deprocess.overlays import overlay
     from keras_deprocess.registry import ModelEntry, get_spec, list_models
     from keras_deprocess.registry.handles import spec_from_hf
     from keras_deprocess.restore import preprocess_input, restore_original_image_from_array
@@ -43,6 +47,11 @@ __version__ = "0.2.0"
 _LAZY = {
     "Deprocess": "keras_deprocess.layers",
     "Preprocess": "keras_deprocess.layers",
+    "LogInputs": "keras_deprocess.logging.callback",
+    "log_inputs": "keras_deprocess.logging.writer",
+    "AuditReport": "keras_deprocess.auditing",
+    "audit": "keras_deprocess.auditing",
+    "overlay": "keras_deprocess.overlays",
     "Gamut": "keras_deprocess.colorization",
     "ab_bins": "keras_deprocess.colorization",
     "decode_ab": "keras_deprocess.colorization",
@@ -77,6 +86,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AuditReport",
     "Canvas",
     "CenterCrop",
     "Deprocess",
@@ -84,6 +94,7 @@ __all__ = [
     "Gamut",
     "Geometry",
     "Letterbox",
+    "LogInputs",
     "ModeGuess",
     "ModelEntry",
     "Pad",
@@ -93,6 +104,7 @@ __all__ = [
     "SpecMismatchWarning",
     "__version__",
     "ab_bins",
+    "audit",
     "decode_ab",
     "detect_mode",
     "encode_ab",
@@ -101,8 +113,10 @@ __all__ = [
     "image_grid",
     "infer_spec",
     "list_models",
+    "log_inputs",
     "merge_l_ab",
     "out_of_gamut",
+    "overlay",
     "preprocess_input",
     "restore_original_image_from_array",
     "spec_from_hf",

@@ -229,10 +229,11 @@ def warn_on_mismatch(backend: Backend, x: Any, spec: PreprocessSpec, axis: int, 
         warnings.warn(SpecMismatchWarning(describe_mismatch(found, spec, given)), stacklevel=_callers_level())
 
 
-def describe_mismatch(found: Mismatch, spec: PreprocessSpec, given: Any) -> str:
+def describe_mismatch(found: Mismatch, spec: PreprocessSpec, given: Any, *, switch: bool = True) -> str:
     """The warning's words: the spec given, what the values look like, and what to pass instead.
 
     `given` is the caller's own `model` or `mode` argument, named as they named it.
+    `switch` adds how to turn the check off (an audit has no switch to name).
     """
     named = _given_label(spec, given)
     share = f"{found.clipped:.0%} of them restore outside [0, 255]"
@@ -240,7 +241,9 @@ def describe_mismatch(found: Mismatch, spec: PreprocessSpec, given: Any) -> str:
         instead = f"pass {advise(model=found.suggested)}, or your own transforms"
     else:
         instead = "pass the preprocessing that produced them"
-    off = f"({found.sampled} values sampled; {advise(check=False)} turns this check off)"
+    off = f"({found.sampled} values sampled" + (
+        f"; {advise(check=False)} turns this check off)" if switch else ")"
+    )
     if found.kind == "whole-elsewhere":
         return (
             f"these values look like {found.suggested_label}, not {named}: they restore to whole numbers, "

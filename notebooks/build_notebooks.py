@@ -805,12 +805,326 @@ assert geometry_for(timm_config, original_size) == canvas_timm.geometry"""
     ),
 ]
 
+DEBUGGING = [
+    new_markdown_cell(
+        "# Debugging what the model sees\n\n"
+        "What a model saw, and what it did with it. A small Keras CNN learns to tell discs from squares "
+        "on crops of the shipped photograph; then:\n\n"
+        "- **Grad-CAM with `overlay`**: the heatmap drawn over the *exact* input image, resampled with "
+        "half-pixel centres, and over the original photo through the pipeline's geometry (resize and "
+        "crop undone), beside the usual mistake of stretching it over the whole photo;\n"
+        "- **the same through the pytorch-grad-cam recipe**, written in torch on the same weights: "
+        '`overlay(..., compat="pytorch-grad-cam")` gives its `show_cam_on_image` picture bit for bit;\n'
+        "- **`audit`** on a `tf.data` pipeline that normalizes twice;\n"
+        "- **`LogInputs`** in a short `fit`: the exact training images in TensorBoard, read back.\n\n"
+        "Nothing is downloaded: the CNN is built from scratch (`weights=None` throughout) and trains "
+        "for a few seconds."
+    ),
+    new_code_cell(SETUP),
+    new_markdown_cell(
+        "## Generated shapes, and a small CNN\n\n"
+        "Each 64x64 scene is a random crop of the photo, dimmed, with one bright disc or square. The "
+        "inputs are MobileNetV2's preprocessing ('tf': `x / 127.5 - 1`)."
+    ),
+    new_code_cell(
+        """import tensorflow as tf
+
+from keras_deprocess import preprocess_input
+
+SIZE = 64
+rng = np.random.default_rng(0)
+
+
+def paste(picture, kind, rng):
+    # a bright disc (kind 0) or square (kind 1) somewhere on the picture
+    height, width = picture.shape[:2]
+    radius = int(rng.integers(7, 11))
+    cy = int(rng.integers(radius + 1, height - radius - 1))
+    cx = int(rng.integers(radius + 1, width - radius - 1))
+    yy, xx = np.mgrid[:height, :width]
+    if kind == 0:
+        inside = (yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2
+    else:
+        inside = (np.abs(yy - cy) <= 0.85 * radius) & (np.abs(xx - cx) <= 0.85 * radius)
+    out = picture.copy()
+    out[inside] = rng.integers(170, 256, 3)
+    return out
+
+
+def scene(kind, rng):
+    top, left = rng.integers(0, 128 - SIZE, 2)
+    background = (photo[top : top + SIZE, left : left + SIZE] * 0.5).astype(np.uint8)
+    return paste(background, kind, rng)
+
+
+labels = rng.integers(0, 2, 1600)
+scenes = np.stack([scene(kind, rng) for kind in labels])  # (1600, 64, 64, 3) uint8
+x = preprocess_input(scenes, "MobileNetV2")  # what the network is fed
+
+inputs = keras.Input((SIZE, SIZE, 3))
+h = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+h = keras.layers.MaxPooling2D()(h)
+h = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(h)
+h = keras.layers.MaxPooling2D()(h)
+h = keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="last_conv")(h)
+h = keras.layers.GlobalAveragePooling2D()(h)
+cnn = keras.Model(inputs, keras.layers.Dense(2)(h), name="shapes")
+cnn.compile(
+    keras.optimizers.Adam(3e-3),
+    keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    metrics=["accuracy"],
+)
+history = cnn.fit(
+    x[:1400], labels[:1400], batch_size=64, epochs=6, verbose=0, validation_data=(x[1400:], labels[1400:])
+)
+accuracy = history.history["val_accuracy"][-1]
+print(f"validation accuracy {accuracy:.0%} after {len(history.epoch)} short epochs")"""
+    ),
+    new_markdown_cell(
+        "## Grad-CAM, drawn with `overlay`\n\n"
+        "Grad-CAM weighs the last convolution's maps by the mean gradient of the class score and keeps "
+        'the positive part: a 16x16 map for a 64x64 input. `overlay(x, cam, "MobileNetV2")` restores '
+        "the exact image from `x`, min-max scales each heatmap (nothing else is stretched), resamples it "
+        "bilinearly with half-pixel centres, indexes OpenCV's JET with `round(255 t)` and blends "
+        "`round((1 - alpha) image + alpha colour)`."
+    ),
+    new_code_cell(
+        """from keras_deprocess import overlay
+
+grad_model = keras.Model(cnn.input, [cnn.get_layer("last_conv").output, cnn.output])
+
+
+def grad_cam(batch, classes):
+    with tf.GradientTape() as tape:
+        maps, logits = grad_model(batch)
+        score = tf.gather(logits, classes, axis=1, batch_dims=1)
+    weights = tf.reduce_mean(tape.gradient(score, maps), axis=(1, 2))
+    return tf.nn.relu(tf.einsum("nhwc,nc->nhw", maps, weights)).numpy()
+
+
+test_x, test_labels = x[1400:1406], labels[1400:1406]
+cam = grad_cam(test_x, test_labels)  # (6, 16, 16)
+drawn = overlay(test_x, cam, "MobileNetV2", alpha=0.45)  # (6, 64, 64, 3) uint8
+print(cam.shape, "->", drawn.shape, drawn.dtype)
+
+fig, axes = plt.subplots(2, 6, figsize=(12, 4.4))
+for column in range(6):
+    axes[0, column].imshow(scenes[1400 + column])
+    axes[0, column].set_title(["disc", "square"][test_labels[column]], fontsize=9)
+    axes[1, column].imshow(drawn[column])
+    axes[1, column].set_title("overlay(x, cam)", fontsize=9)
+for ax in axes.ravel():
+    ax.axis("off")
+fig.tight_layout()
+fig.savefig(FIGURES / "debugging_gradcam.png", dpi=60)
+plt.show()"""
+    ),
+    new_markdown_cell(
+        "## On the original photo\n\n"
+        "A photo is rarely fed as it is: here a 96x128 crop of the photograph, with a disc on it, goes "
+        "through torchvision's `Resize(64)` (64x85) and `CenterCrop(64)` (10 columns cut on the left). "
+        "`overlay(..., geometry=...)` maps each photo pixel through that geometry to the heatmap; the "
+        "columns the model never saw keep the photo's own colours (`fill=` the photo). The common "
+        "shortcut, the heatmap stretched over the whole photo (keras-io's Grad-CAM example does that), "
+        "forgets the crop: its peak lands beside the disc."
+    ),
+    new_code_cell(
+        """from PIL import Image
+
+from keras_deprocess import CenterCrop, Geometry, Resize
+
+original = paste((photo[16:112] * 0.5).astype(np.uint8), 0, np.random.default_rng(3))  # (96, 128, 3)
+geometry = Geometry(original.shape[:2], (Resize(64), CenterCrop(64)))
+resized = np.asarray(Image.fromarray(original).resize((85, 64), Image.BILINEAR))  # shorter side 64: 64x85
+left = round((85 - 64) / 2)  # torchvision's crop offset, int(round(10.5)) = 10
+model_input = preprocess_input(resized[None, :, left : left + 64], "MobileNetV2")
+photo_cam = grad_cam(model_input, np.array([0]))  # the disc class
+
+on_photo = overlay(model_input, photo_cam, "MobileNetV2", geometry=geometry, fill=original, alpha=0.45)
+stretched = overlay(original, photo_cam[0], alpha=0.45)  # the heatmap over the whole photo: crop forgotten
+print("input", geometry.input_size, "scale", geometry.scale, "offset", geometry.offset)
+
+peak = np.unravel_index(np.argmax(photo_cam[0]), photo_cam[0].shape)  # a 4x4-pixel cell of the input
+centre_on_input = np.array([(peak[1] + 0.5) * 4, (peak[0] + 0.5) * 4])
+exact_peak = geometry.to_original(centre_on_input)
+naive_peak = centre_on_input * np.array([128 / 64, 96 / 64])
+print(f"the peak on the photo: {exact_peak.round(1)} exactly, {naive_peak.round(1)} stretched "
+      f"({np.abs(naive_peak - exact_peak).max():.1f} px off)")
+
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+panels = [
+    (original, "the photo, 96x128"),
+    (on_photo[0], "overlay(..., geometry=Resize(64), CenterCrop(64))"),
+    (stretched, "the heatmap stretched over the photo"),
+]
+for ax, (picture, title) in zip(axes, panels, strict=True):
+    ax.imshow(picture)
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+fig.tight_layout()
+fig.savefig(FIGURES / "debugging_on_the_photo.png", dpi=60)
+plt.show()"""
+    ),
+    new_markdown_cell(
+        "## The same through the pytorch-grad-cam recipe, in torch\n\n"
+        "The CNN's weights, copied into the same network written in torch; Grad-CAM computed as "
+        "pytorch-grad-cam computes it (activations and gradients of the target layer, their mean as "
+        "weights, ReLU, `scale_cam_image`'s min-max with `1e-7`, resized to the input), and drawn as "
+        "its `show_cam_on_image` draws it, written out below without OpenCV: OpenCV's JET indexed by "
+        "`np.uint8(255 * mask)`, a float32 blend divided by its maximum, truncated. "
+        '`overlay(..., compat="pytorch-grad-cam")` gives the same picture bit for bit; the default '
+        "differs by a few levels, from the truncations and the stretch of the brightest channel to 255."
+    ),
+    new_code_cell(
+        """import torch
+
+from keras_deprocess.overlays.colormaps import opencv_jet  # OpenCV's table; the tests hold OpenCV's values
+
+conv_layers = [layer for layer in cnn.layers if isinstance(layer, keras.layers.Conv2D)]
+torch_cnn = torch.nn.Sequential(
+    torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+    torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+    torch.nn.Conv2d(32, 32, 3, padding=1), torch.nn.ReLU(),
+    torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(32, 2),
+)
+with torch.no_grad():
+    for conv, layer in zip([torch_cnn[0], torch_cnn[3], torch_cnn[6]], conv_layers, strict=True):
+        kernel, bias = layer.get_weights()
+        conv.weight.copy_(torch.from_numpy(kernel).permute(3, 2, 0, 1))  # HWIO -> OIHW
+        conv.bias.copy_(torch.from_numpy(bias))
+    dense_kernel, dense_bias = cnn.layers[-1].get_weights()
+    torch_cnn[-1].weight.copy_(torch.from_numpy(dense_kernel.T))
+    torch_cnn[-1].bias.copy_(torch.from_numpy(dense_bias))
+
+input_tensor = torch.from_numpy(test_x).permute(0, 3, 1, 2).contiguous()  # NCHW, as torch models take it
+target_layer = torch_cnn[7]  # the last convolution's ReLU, pytorch-grad-cam's usual target
+saved = {}
+handle = target_layer.register_forward_hook(lambda module, args, output: saved.update(activations=output))
+logits = torch_cnn(input_tensor)
+score = logits[torch.arange(6), torch.from_numpy(test_labels)].sum()  # ClassifierOutputTarget per image
+gradients = torch.autograd.grad(score, saved["activations"])[0]
+handle.remove()
+activations, gradients = saved["activations"].detach().numpy(), gradients.numpy()
+weights = np.mean(gradients, axis=(2, 3))  # GradCAM.get_cam_weights
+torch_cam = np.maximum((weights[:, :, None, None] * activations).sum(axis=1), 0)
+print("Keras and torch CAMs agree to", float(np.abs(torch_cam - cam).max()))
+
+
+def scale_cam_image(cams, target_size):  # pytorch-grad-cam's, with cv2.resize as torch's bilinear
+    result = []
+    for img in cams:
+        img = img - np.min(img)
+        img = img / (1e-7 + np.max(img))
+        resized = torch.nn.functional.interpolate(
+            torch.from_numpy(np.float32(img))[None, None],
+            size=target_size,
+            mode="bilinear",
+            align_corners=False,
+        )
+        result.append(resized[0, 0].numpy())
+    return np.float32(result)
+
+
+def show_cam_on_image(img, mask, use_rgb=False, image_weight=0.5):  # pytorch-grad-cam 1.5.5, without cv2
+    heatmap = opencv_jet()[np.uint8(255 * mask)][..., ::-1]  # cv2.applyColorMap(..., COLORMAP_JET): BGR
+    if use_rgb:
+        heatmap = heatmap[..., ::-1]  # cv2.cvtColor(heatmap, cv2.COLOR_BGR2RGB)
+    heatmap = np.float32(heatmap) / 255
+    cam = (1 - image_weight) * heatmap + image_weight * img
+    cam = cam / np.max(cam)
+    return np.uint8(255 * cam)
+
+
+grayscale_cam = scale_cam_image(torch_cam, (SIZE, SIZE))  # (6, 64, 64) float32 in [0, 1]
+theirs = np.stack([
+    show_cam_on_image(np.float32(image) / 255, mask, use_rgb=True, image_weight=0.55)
+    for image, mask in zip(scenes[1400:1406], grayscale_cam, strict=True)
+])
+ours = overlay(input_tensor, grayscale_cam, "MobileNetV2", alpha=0.45, compat="pytorch-grad-cam")
+assert np.array_equal(ours, theirs)
+default = overlay(input_tensor, grayscale_cam, "MobileNetV2", alpha=0.45, normalize=False)
+difference = np.abs(default.astype(int) - theirs.astype(int))
+print(f"compat: bit for bit. The default differs on {(difference > 0).mean():.0%} of the values, "
+      f"by {difference.mean():.1f} levels on average (at most {difference.max()})")"""
+    ),
+    new_markdown_cell(
+        "## `audit`: a pipeline that normalizes twice\n\n"
+        "A common slip: a `tf.data` pipeline maps `preprocess_input`, and a second map (or the model's "
+        "own layer) applies it again. Training still runs, on nearly constant inputs. `audit` looks at "
+        "what the pipeline actually yields: the detected mode with its confidence, NaN/Inf counts, the "
+        "range, per-channel means and spreads, and, against what the model expects, the checks every "
+        "restore makes."
+    ),
+    new_code_cell(
+        """from keras_deprocess import audit
+
+
+def preprocess(images, targets):
+    return keras.applications.mobilenet_v2.preprocess_input(tf.cast(images, tf.float32)), targets
+
+
+pipeline = tf.data.Dataset.from_tensor_slices((scenes, labels)).batch(32)
+correct = pipeline.map(preprocess)
+twice = pipeline.map(preprocess).map(preprocess)  # a second preprocess_input
+
+print(audit(correct, "MobileNetV2", batches=2))
+print()
+report = audit(twice, "MobileNetV2", batches=2)
+print(report)
+assert audit(correct, "MobileNetV2", batches=2).ok
+assert [f.kind for f in report.findings] == ["normalized-twice", "normalized-twice"]
+
+fig, axes = plt.subplots(2, 1, figsize=(8, 4.2))
+for ax, (name, data) in zip(axes, [("correct", correct), ("normalized twice", twice)], strict=True):
+    ax.imshow(audit(data, "MobileNetV2").sheet(limit=6))
+    ax.set_title(f"audit(...).sheet(): {name}", fontsize=9)
+    ax.axis("off")
+fig.tight_layout()
+fig.savefig(FIGURES / "debugging_audit.png", dpi=80)
+plt.show()"""
+    ),
+    new_markdown_cell(
+        "## `LogInputs`: the exact training images in TensorBoard\n\n"
+        "The callback watches the batches go through `model.train_function` (no change to the training "
+        "step, on any Keras backend), restores the first images of one batch in `every_n_batches` "
+        "exactly, and writes them with `tf.summary.image`; the first batch's audit goes in as text. "
+        "Read back with TensorBoard's own event reader, the images are the scenes, bit for bit."
+    ),
+    new_code_cell(
+        """import io
+
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+from tensorboard.util import tensor_util
+
+from keras_deprocess import LogInputs
+
+log_dir = Path(tempfile.mkdtemp())
+log = LogInputs(log_dir, "MobileNetV2", every_n_batches=10, max_images=4)
+cnn.fit(correct.take(25), epochs=1, shuffle=False, verbose=0, callbacks=[log])
+print("logged at steps", log.logged_steps)
+
+logged = {}
+for path in log_dir.glob("events.out.tfevents.*"):
+    for event in EventFileLoader(str(path)).Load():
+        for value in event.summary.value:
+            array = tensor_util.make_ndarray(value.tensor)
+            if value.tag == "inputs":
+                logged[event.step] = np.stack([np.asarray(Image.open(io.BytesIO(png))) for png in array[2:]])
+            else:
+                print(array.item().decode())
+for step, pictures in logged.items():
+    assert np.array_equal(pictures, scenes[32 * step : 32 * step + 4]), step
+print("every logged image equals the scene it was made from")"""
+    ),
+]
+
 NOTEBOOKS = {
     "style_transfer.ipynb": STYLE_TRANSFER,
     "feature_extraction_debugging.ipynb": FEATURE_EXTRACTION,
     "pytorch_normalize.ipynb": PYTORCH_NORMALIZE,
     "colorization.ipynb": COLORIZATION,
     "geometry.ipynb": GEOMETRY,
+    "debugging.ipynb": DEBUGGING,
 }
 
 

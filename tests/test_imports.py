@@ -38,6 +38,8 @@ def test_import_and_numpy_restore_load_no_framework():
         y = kd.restore_original_image_from_array(x, "VGG16")
         kd.get_spec("ResNet50"); kd.list_models(); kd.detect_mode(x, "channels_last")
         kd.infer_spec(lambda a: a / 127.5 - 1, data_format="channels_last")
+        kd.overlay(x, np.ones((2, 2, 2)), "VGG16", data_format="channels_last")
+        kd.audit([x, x], "VGG16", batches=2, data_format="channels_last").sheet()
         print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
         """
     )
@@ -48,6 +50,11 @@ def test_public_surface():
     import keras_deprocess
 
     assert set(keras_deprocess.__all__) == {
+        "AuditReport",
+        "LogInputs",
+        "audit",
+        "log_inputs",
+        "overlay",
         "Canvas",
         "CenterCrop",
         "Geometry",

@@ -22,6 +22,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
         "pytorch_normalize.ipynb",
         "colorization.ipynb",
         "geometry.ipynb",
+        "debugging.ipynb",
     ],
 )
 def test_notebook_runs_top_to_bottom(name, tmp_path, monkeypatch):

@@ -14,9 +14,11 @@ import warnings
 import numpy as np
 import pytest
 from conftest import to_layout
+from overlay_reference import OPENCV_JET_RGB, show_cam_on_image
 from template import Case, OperationTests
 
 from keras_deprocess import (
+    AuditReport,
     Canvas,
     CenterCrop,
     DeprocessError,
@@ -24,12 +26,14 @@ from keras_deprocess import (
     Geometry,
     ModeGuess,
     Resize,
+    audit,
     decode_ab,
     detect_mode,
     encode_ab,
     image_grid,
     merge_l_ab,
     out_of_gamut,
+    overlay,
     preprocess_input,
     restore_original_image_from_array,
     to_images,
@@ -555,6 +559,182 @@ class TestDetectMode(OperationTests):
         assert sum(confidences) == pytest.approx(1.0)
         assert out[0].confidence > 0.9
         assert out[0].quantization < 0.01
+
+
+def overlay_heatmaps(case: Case, batched: bool) -> np.ndarray:
+    """Float heatmaps at another resolution (or the image's), or integer label maps."""
+    rng = np.random.default_rng(21)
+    size = case.setup.get("heatmap_size", (3, 5))
+    if case.setup.get("labels"):
+        maps = rng.integers(0, 7, (BATCH[0], *size), dtype=np.int32)
+    else:
+        low, high = case.setup.get("range", (-1.0, 3.0))
+        maps = rng.uniform(low, high, (BATCH[0], *size)).astype(np.float32)
+    if case.setup.get("with_channel"):
+        maps = maps[:, None]
+    return maps if batched else maps[0].reshape(maps.shape[-2:])
+
+
+def sampled(values: np.ndarray, height: int, width: int, nearest: bool) -> np.ndarray:
+    """A (h, w) map at (height, width): bilinear with half-pixel centres (rows, then columns), or nearest."""
+    h, w = values.shape
+    out = np.empty((height, width), values.dtype if nearest else np.float64)
+    for i in range(height):
+        for j in range(width):
+            y, x = (i + 0.5) * h / height, (j + 0.5) * w / width
+            if nearest:
+                out[i, j] = values[min(int(y), h - 1), min(int(x), w - 1)]
+                continue
+            sy, sx = min(max(y - 0.5, 0.0), h - 1), min(max(x - 0.5, 0.0), w - 1)
+            y0, x0 = int(sy), int(sx)
+            y1, x1 = min(y0 + 1, h - 1), min(x0 + 1, w - 1)
+            fy, fx = sy - y0, sx - x0
+            left = values[y0, x0] * (1 - fy) + values[y1, x0] * fy
+            right = values[y0, x1] * (1 - fy) + values[y1, x1] * fy
+            out[i, j] = left * (1 - fx) + right * fx
+    return out
+
+
+class TestOverlay(OperationTests):
+    """out = round((1 - alpha) image + alpha colour[round(255 t)]), t the heatmap's min-max, resampled."""
+
+    output = "numpy"
+    traceable = False
+    cases = (
+        Case("VGG16-jet", {"model": "VGG16"}, "uint8"),
+        Case(
+            "uint8-viridis-unit",
+            {"colormap": "viridis", "normalize": False, "alpha": 0.3},
+            "uint8",
+            setup={"range": (0.0, 1.0), "heatmap_size": (8, 8), "with_channel": True},
+        ),
+        Case(
+            "torch-pytorch-grad-cam",
+            {"mode": "torch", "compat": "pytorch-grad-cam", "alpha": 0.4},
+            "uint8",
+            setup={"range": (0.0, 1.0), "heatmap_size": (8, 8)},
+        ),
+        Case("uint8-labels", {"alpha": 0.6}, "uint8", setup={"labels": True, "heatmap_size": (4, 4)}),
+    )
+
+    def inputs(self, case, data_format, batched):
+        pictures = uint8_images(batched, seed=23)
+        if "model" in case.kwargs or "mode" in case.kwargs:
+            pictures = forward(pictures, spec_of(case)).astype(np.float32)
+        return to_layout(pictures, data_format), overlay_heatmaps(case, batched)
+
+    def operation(self, case, images, heatmap, *, data_format):
+        kwargs = dict(case.kwargs)
+        model = kwargs.pop("model", None) or kwargs.pop("mode", None)
+        return overlay(images, heatmap, model, **kwargs, data_format=data_format)
+
+    def reference(self, case, images, heatmap, *, data_format):
+        pictures = channels_last(images, data_format)
+        if pictures.dtype != np.uint8:
+            pictures = as_uint8(inverse(pictures, spec_of(case)))
+        single = pictures.ndim == 3
+        pictures = pictures[None] if single else pictures
+        maps = np.asarray(heatmap)
+        maps = maps.reshape(-1, *maps.shape[-2:])
+        alpha = case.kwargs.get("alpha", 0.5)
+        out = np.empty_like(pictures)
+        for k, (picture, values) in enumerate(zip(pictures, maps, strict=True)):
+            height, width = picture.shape[:2]
+            if case.setup.get("labels"):
+                colours = voc_colours()[sampled(values, height, width, nearest=True)]
+            elif case.kwargs.get("compat"):
+                mask = sampled(values.astype(np.float64), height, width, False).astype(values.dtype)
+                out[k] = show_cam_on_image(
+                    np.float32(picture) / 255, mask, use_rgb=True, image_weight=1 - alpha
+                )
+                continue
+            else:
+                t = values.astype(np.float64)
+                if case.kwargs.get("normalize", True):
+                    t = (t - t.min()) / (t.max() - t.min())
+                table = viridis_table() if case.kwargs.get("colormap") == "viridis" else OPENCV_JET_RGB
+                colours = table[np.rint(255 * sampled(t, height, width, False)).astype(int)]
+            out[k] = np.rint((1 - alpha) * picture.astype(np.float64) + alpha * colours).astype(np.uint8)
+        return out[0] if single else out
+
+
+def voc_colours() -> np.ndarray:
+    """PASCAL VOC's palette: the bits of class j spread over the channels' high bits."""
+    table = np.zeros((256, 3), np.uint8)
+    for j in range(256):
+        c, rgb = j, [0, 0, 0]
+        for bit in range(8):
+            for channel in range(3):
+                rgb[channel] |= ((c >> channel) & 1) << (7 - bit)
+            c >>= 3
+        table[j] = rgb
+    return table
+
+
+def viridis_table() -> np.ndarray:
+    import matplotlib
+
+    colours = matplotlib.colormaps["viridis"](np.arange(256) / 255)[:, :3]
+    return np.rint(colours * 255).astype(np.uint8)
+
+
+AUDIT_SHAPE = (3, 16, 16)  # N, H, W: enough values for the checks to judge one image
+
+
+class TestAudit(OperationTests):
+    """The report of one batch: whether it fits the model, what it found, what it looks like."""
+
+    output = "report"
+    report_type = AuditReport
+    traceable = False
+    cases = (
+        Case("torch-data-imagenet", {"model": "imagenet"}, setup={"data": "torch", "kinds": []}),
+        Case(
+            "torch-data-ResNet50",
+            {"model": "ResNet50"},
+            setup={"data": "torch", "kinds": ["whole-elsewhere"]},
+        ),
+        Case(
+            "tf-twice-MobileNetV2",
+            {"model": "MobileNetV2"},
+            setup={"data": "tf-twice", "kinds": ["normalized-twice"]},
+        ),
+    )
+
+    def inputs(self, case, data_format, batched):
+        pictures = np.random.default_rng(29).integers(0, 256, (*AUDIT_SHAPE, 3), dtype=np.uint8)
+        data = case.setup["data"]
+        x = forward(pictures, "torch") if data == "torch" else forward(forward(pictures, "tf"), "tf")
+        x = x.astype(np.float32)
+        return (to_layout(x if batched else x[0], data_format),)
+
+    def operation(self, case, x, *, data_format):
+        return audit(x, **case.kwargs, data_format=data_format)
+
+    def reference(self, case, x, *, data_format):
+        return {"ok": not case.setup["kinds"], "kinds": case.setup["kinds"], "data_format": data_format}
+
+    def comparable(self, out, framework):
+        return {
+            "ok": out.ok,
+            "kinds": [f.kind for f in out.findings],
+            "data_format": out.batches[0].data_format,
+        }
+
+    def assert_matches(self, actual, expected, case):
+        assert actual == expected
+
+    def check_report(self, out, arrays, case):
+        import json
+
+        (record,) = out.batches
+        assert record.shape == list(arrays[0].shape)
+        assert record.nan == record.posinf == record.neginf == 0
+        assert len(record.mean) == len(record.std) == 3
+        assert record.min <= min(record.mean)
+        assert max(record.mean) <= record.max
+        assert json.loads(json.dumps(out.to_dict()))["ok"] == out.ok
+        assert "batch" in str(out).splitlines()[1]
 
 
 # -- errors inside a trace ------------------------------------------------------------------

@@ -64,7 +64,7 @@ def test_ci_runs_the_readme_commands():
 
 
 @pytest.mark.parametrize(
-    "name", ["quickstart", "askers-call", "keras", "pytorch", "colorization", "geometry"]
+    "name", ["quickstart", "askers-call", "keras", "pytorch", "colorization", "geometry", "overlay"]
 )
 def test_the_examples_run(name, tmp_path, monkeypatch):
     if name in ("pytorch", "geometry"):

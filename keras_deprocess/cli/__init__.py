@@ -1,4 +1,4 @@
-"""The `keras-deprocess` command line: restore, sheet, models, detect, demo.
+"""The `keras-deprocess` command line: restore, sheet, models, detect, audit, demo.
 
 `main` is the console script; `python -m keras_deprocess.cli` runs it too.
 This module stays light: `main` guards every later import (a Ctrl-C while

@@ -11,6 +11,7 @@ when the CLI starts. None of these modules imports a framework:
 from __future__ import annotations
 
 from keras_deprocess import __version__
+from keras_deprocess.auditing.pipeline import audit_batches
 from keras_deprocess.checks.mismatch import MISMATCH_SAMPLE_PIXELS, spec_mismatch
 from keras_deprocess.colorization import merge_l_ab, out_of_gamut
 from keras_deprocess.core.config import import_keras, resolve_data_format
@@ -34,6 +35,7 @@ __all__ = [
     "PreprocessSpec",
     "__version__",
     "advise",
+    "audit_batches",
     "demo_image",
     "describe_mismatch",
     "detect_mode",

@@ -9,14 +9,21 @@ from __future__ import annotations
 import argparse
 
 from keras_deprocess.cli.arguments import examples
-from keras_deprocess.cli.commands import demo, detect, models, restore, sheet
+from keras_deprocess.cli.commands import audit, demo, detect, models, restore, sheet
 from keras_deprocess.cli.library import __version__
 from keras_deprocess.cli.terminal import ArgumentParser, HelpFormatter
 
 __all__ = ["COMMANDS", "build_parser"]
 
 # Each command's name and module, in the order `--help` lists them.
-COMMANDS = {"restore": restore, "sheet": sheet, "models": models, "detect": detect, "demo": demo}
+COMMANDS = {
+    "restore": restore,
+    "sheet": sheet,
+    "models": models,
+    "detect": detect,
+    "audit": audit,
+    "demo": demo,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
