@@ -259,11 +259,12 @@ def describe_mismatch(found: Mismatch, spec: PreprocessSpec, given: Any, *, swit
     if found.kind == "normalized-twice":
         return (
             f"these values look normalized twice with {named}: undone once they are still normalized "
-            f"data ({share}), undone twice a full image. Normalize once (look for a second Normalize "
-            f"or preprocess_input in the pipeline), or restore the result twice. {off}"
+            f"data ({share}), undone twice a full image. Normalize once: look for a second Normalize "
+            f"or preprocess_input in the pipeline. {off}"
         )
     return (
-        f"these values do not look like {named}'s: {share}, far beyond what rounding or an optimizer's "
+        f"these values do not look like data preprocessed by {named}: {share}, far beyond what rounding "
+        "or an optimizer's "
         f"overshoot explains, and they would be clipped. Is the model right? {instead.capitalize()}. {off}"
     )
 

@@ -57,11 +57,11 @@ MUST_FIND = {
     "CLIP data to ImageNet statistics": (forward(PHOTO, "clip"), "imagenet", "whole-elsewhere", "clip"),
     "ImageNet data to CLIP statistics": (forward(PHOTO, "imagenet"), "clip", "whole-elsewhere", "imagenet"),
     "raw uint8 pixels to a caffe model": (PHOTO, "VGG16", "whole-elsewhere", "identity"),
-    # fastai #3398: Normalize twice after ToTensor. Far outside the spec's range: found, not named twice.
+    # fastai #3398: Normalize twice after ToTensor.
     "Normalize twice on [0, 1] data": (
         normalize(normalize(PHOTO / 255)).astype(np.float32),
         "imagenet",
-        "clipped",
+        "normalized-twice",
         None,
     ),
 }

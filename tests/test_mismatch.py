@@ -52,6 +52,12 @@ MUST_FIRE = {
     "torch normalized twice": (forward(forward(PHOTO, "torch"), "torch"), "torch", "", "twice"),
     "caffe normalized twice": (forward(forward(PHOTO, "caffe"), "caffe"), "VGG19", "", "twice"),
     "tf normalized twice": (forward(forward(PHOTO, "tf"), "tf"), "tf", "", "twice"),
+    "Normalize twice after ToTensor (fastai #3398)": (
+        (forward(PHOTO, "imagenet") - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225]),
+        "imagenet",
+        "",
+        "twice",
+    ),
     "[0, 1] data to a [0, 255] spec": (PHOTO / 255.0, "EfficientNetB0", "[0, 1]", "[0, 1]"),
     "optimized [0, 1] data to a [0, 255] spec": (optimized(PHOTO) / 255.0, "identity", "[0, 1]", "[0, 1]"),
     "[0, 255] data to a [0, 1] spec": (PHOTO.astype(np.float64), "half", "identity", "whole numbers"),

@@ -10,7 +10,8 @@ them:
   the right spec, and nowhere near under a wrong one. Values that are whole
   under the named spec acquit it; values whole under another candidate (and
   not under the named one) convict it.
-- **normalized twice**: the named spec undone twice fits the image range.
+- **normalized twice**: the named spec undone twice fits the image range (a
+  second `preprocess_input`, or a second `Normalize` after `ToTensor`).
 - **clipped**: more than a tenth of the values restore outside [0, 255].
 - **narrow**: the named spec restores a near-constant image sitting on its
   own zero point (what normalized data looks like under a pixel-unit spec),
@@ -226,9 +227,13 @@ def spec_mismatch(pixels: np.ndarray, spec: PreprocessSpec) -> Mismatch | None:
         if whole >= _NOT_WHOLE and whole_elsewhere.size:
             return found("whole-elsewhere", int(whole_elsewhere[0]))
         if twice_differs and (outside > _FITS or narrow):
-            twice = table.restore(named[:, 0])
-            if _outside(twice)[0] < _FITS and _spread(twice)[0] >= _FULL:
-                return found("normalized-twice", None)
+            # Undone once, S(S(x)) gives S(x) (a second preprocess_input); a second
+            # torchvision Normalize after ToTensor, N(S(x)), gives S(x) / scale.
+            undone = [named[:, 0]] if spec.scale == 1.0 else [named[:, 0], named[:, 0] * spec.scale]
+            for once in undone:
+                twice = table.restore(once)
+                if _outside(twice)[0] < _FITS and _spread(twice)[0] >= _FULL:
+                    return found("normalized-twice", None)
         if far > _FAR_OUTSIDE:
             # A suggestion only where the values say so beyond doubt: whole numbers.
             return found("clipped", int(whole_elsewhere[0]) if whole_elsewhere.size else None)

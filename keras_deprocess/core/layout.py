@@ -124,8 +124,8 @@ def check_assumed_layout(shape: Any, data_format: str, assumed_because: str) -> 
     if _no_channels(shape[axis]) and not _no_channels(shape[other_axis]):
         raise DeprocessError(
             f"Expected the channels on {where(axis, rank)}: data_format was not given, so "
-            f"{data_format!r} ({assumed_because}) was assumed. Received shape {shape}, whose "
-            f"{where(axis, rank)} has {shape[axis]}, no image's channel count, and whose "
+            f"{data_format!r} ({assumed_because}) was assumed. Received shape {shape}: "
+            f"{where(axis, rank)} has {shape[axis]}, no image's channel count, and "
             f"{where(other_axis, rank)} has {shape[other_axis]}. Pass {advise(data_format=other)}."
         )
 
