@@ -73,7 +73,8 @@ def restore_original_image_from_array(
     differentiable.
 
     Never silently wrong: on every eager call an evenly strided sample of
-    about 256 pixels is checked against the spec, and a
+    at most 256 pixels (every image of a small batch among them) is
+    checked against the spec, and a
     `SpecMismatchWarning` says when the values contradict it (a Keras
     'caffe' name on torchvision-normalized data, data normalized twice,
     [0, 1] data given to a [0, 255] spec, ...). Inside traces nothing is

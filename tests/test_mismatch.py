@@ -43,6 +43,13 @@ def optimized(images: np.ndarray) -> np.ndarray:
 # (data, the spec named, the spec a warning must suggest or "" for none, a word the message must hold)
 MUST_FIRE = {
     "caffe name on torch data": (forward(PHOTO, "torch"), "ResNet50", "imagenet", "ResNet50's 'caffe'"),
+    # The first image is flat and testifies to nothing: the second one must be sampled.
+    "caffe name on torch data, seen in the second image": (
+        forward(np.concatenate([np.full_like(PHOTO[:1], 128), PHOTO[1:]]), "torch"),
+        "ResNet50",
+        "imagenet",
+        "ResNet50's 'caffe'",
+    ),
     "caffe name on optimized torch data": (forward(optimized(PHOTO), "torch"), "VGG16", "imagenet", "VGG16"),
     "torch name on caffe data": (forward(PHOTO, "caffe"), "DenseNet121", "caffe", "whole numbers"),
     "tf on caffe data": (forward(PHOTO, "caffe"), "tf", "caffe", "whole numbers"),
@@ -105,6 +112,29 @@ def restored_with_warnings(framework, data: np.ndarray, model: str, **kwargs) ->
         warnings.simplefilter("always")
         restore_original_image_from_array(x, model, data_format=layout, **kwargs)
     return [str(w.message) for w in caught if issubclass(w.category, SpecMismatchWarning)]
+
+
+class TestStridedSample:
+    @pytest.mark.parametrize("batch", [1, 2, 3, 6, 300])
+    def test_at_most_the_budget_and_every_image_of_a_small_batch(self, batch):
+        from keras_deprocess.checks.sample import strided_pixels
+        from keras_deprocess.frameworks import backend_for
+
+        x = np.arange(batch * 40 * 50, dtype=np.float32).reshape(batch, 40, 50, 1)
+        sample = strided_pixels(backend_for(x), x, 3, 256)[:, 0]
+        assert 0 < len(sample) <= 256
+        images_seen = np.unique(sample // (40 * 50))
+        if batch <= 6:  # 6 * 6 * 6 <= 256 < 7 * 7 * 7
+            assert len(images_seen) == batch
+        else:  # spread over the batch as over rows and columns: 6 images, 6 rows, 6 columns
+            assert len(images_seen) == 6 and images_seen[-1] >= 250
+
+    def test_a_small_array_is_sampled_whole(self):
+        from keras_deprocess.checks.sample import strided_pixels
+        from keras_deprocess.frameworks import backend_for
+
+        x = np.arange(2 * 8 * 8 * 3, dtype=np.float32).reshape(2, 3, 8, 8)
+        assert strided_pixels(backend_for(x), x, 1, 256).shape == (128, 3)
 
 
 class TestSpecMismatchWarning:
