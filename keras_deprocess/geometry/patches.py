@@ -59,8 +59,9 @@ def unpatchify(
       processor output ``(rows, C * T * p * p)`` with its ``image_grid_thw``
       (one (t, h, w) per image). Returns a list, one entry per image:
       ``(C, H, W)`` for a still image (the processor stores it as T
-      identical frames; the first is returned), ``(t * T, C, H, W)`` for a
-      video.
+      identical frames; one is returned), ``(t * T, C, H, W)`` for a
+      video, also a clip of T frames (``t == 1``, frames that differ)
+      and, where values cannot be compared (inside a trace), any ``t == 1``.
 
     The result is still normalized: restore it with the processor's spec
     (``to_images(image, processor, data_format="channels_first")``).
@@ -233,5 +234,18 @@ def _qwen(
         start += t * h * w
         blocks = ops.reshape(rows, (t, h // m, w // m, m, m, channels, tps, p, p))
         frames = ops.reshape(ops.permute(blocks, _QWEN_INVERSE), (t * tps, channels, h * p, w * p))
-        out.append(frames[0] if t == 1 else frames)
+        out.append(frames[0] if t == 1 and _one_still_image(backend, frames) else frames)
     return out
+
+
+def _one_still_image(backend: Any, frames: Any) -> bool:
+    """Whether the T frames of a t=1 grid are one still image repeated (Qwen2-VL's way of storing a picture).
+
+    A two-frame clip also has t=1; returning only its first frame would drop
+    the second silently. Inside a trace the values cannot be compared, so the
+    frames are all returned there.
+    """
+    if backend.is_traced(frames):
+        return False
+    host = backend.to_numpy(frames)
+    return bool((host == host[:1]).all())
