@@ -565,6 +565,7 @@ def test_models_table_and_json(tmp_path):
         "imagenet",
         "clip",
         "half",
+        "unit",
         "inception",
         "lab",
         "colorization",

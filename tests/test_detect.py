@@ -61,7 +61,7 @@ def test_aliases_are_merged():
         preprocess_input(synthetic_images(2), "tf", data_format="channels_last"), "channels_last"
     )
     by_name = {g.name: g for g in guesses}
-    assert set(by_name) == {"caffe", "tf", "torch", "identity", "clip"}
+    assert set(by_name) == {"caffe", "tf", "torch", "identity", "clip", "unit"}
     assert by_name["tf"].aliases == ("half", "inception")
     assert by_name["torch"].aliases == ("imagenet",)
 

@@ -93,6 +93,10 @@ MUST_NOT_FIRE = {
         np.clip(forward(PHOTO, "half") * 1.03 + RNG.normal(0, 0.02, PHOTO.shape), -1.1, 1.1),
         "half",
     ),
+    "VAE decoder overshooting, noisier": (
+        np.clip(forward(PHOTO, "half") * 1.03 + RNG.normal(0, 0.05, PHOTO.shape), -1.1, 1.1),
+        "half",
+    ),
     "flat grey, caffe": (forward(GREY, "caffe"), "VGG16"),
     "nearly flat grey, optimized, caffe": (
         forward(GREY + RNG.uniform(-1, 1, GREY.shape), "caffe"),

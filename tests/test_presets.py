@@ -16,7 +16,7 @@ from keras_deprocess import (
     spec_from_mean_std,
 )
 
-PRESETS = ["imagenet", "clip", "half", "inception"]
+PRESETS = ["imagenet", "clip", "half", "unit", "inception"]
 # Each preset written out as its ecosystem writes it: torchvision's
 # Normalize(mean, std) after ToTensor (x / 255), or x / 127.5 - 1.
 WRITTEN_OUT = {
@@ -26,6 +26,7 @@ WRITTEN_OUT = {
         / np.array([0.26862954, 0.26130258, 0.27577711])
     ),
     "half": lambda x: (x / 255 - 0.5) / 0.5,
+    "unit": lambda x: x / 255,
     "inception": lambda x: x / 127.5 - 1,
 }
 
@@ -52,6 +53,7 @@ def test_presets_are_registered_with_their_equivalent_modes():
         "imagenet": "torch",
         "clip": "clip",
         "half": "tf",
+        "unit": "unit",
         "inception": "tf",
         "lab": "lab",
         "colorization": "colorization",

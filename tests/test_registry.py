@@ -75,7 +75,7 @@ def test_list_models_table():
     assert len(list_models("constructor")) == len(CONSTRUCTORS)
     assert len(list_models("module")) == len(MODULES)
     assert [e.name for e in list_models("mode")] == ["caffe", "tf", "torch", "identity"]
-    presets = ["imagenet", "clip", "half", "inception", "lab", "colorization", "colorization-caffe"]
+    presets = ["imagenet", "clip", "half", "unit", "inception", "lab", "colorization", "colorization-caffe"]
     assert [e.name for e in list_models("preset")] == presets
     assert len(rows) == len(CONSTRUCTORS) + len(MODULES) + len(MODES) + len(presets)
     vgg = next(e for e in rows if e.name == "VGG16")

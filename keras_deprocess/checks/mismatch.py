@@ -101,7 +101,7 @@ _LABELS = {
     "unit": "images in [0, 1] (x / 255, no normalization)",
 }
 _SUGGESTED_NAMES = {"torch": "imagenet"}
-UNIT = PreprocessSpec("unit", scale=1 / 255, description="x / 255: images in [0, 1]")
+UNIT = PRESETS["unit"]
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class _Table:
 def _candidates() -> tuple[tuple[str, ...], tuple[str, ...], tuple[PreprocessSpec, ...], _Table]:
     """(names, labels, specs, table) of the registered RGB maps, raw pixels and [0, 1] images."""
     named: list[tuple[str, PreprocessSpec]] = []
-    for name, spec in (*MODES.items(), *PRESETS.items(), ("unit", UNIT)):
+    for name, spec in (*MODES.items(), *PRESETS.items()):
         if spec.is_affine and not any(known.same_as(spec) for _, known in named):
             named.append((name, spec))
     specs = tuple(spec for _, spec in named)
@@ -228,8 +228,13 @@ def spec_mismatch(pixels: np.ndarray, spec: PreprocessSpec) -> Mismatch | None:
             return found("whole-elsewhere", int(whole_elsewhere[0]))
         if twice_differs and (outside > _FITS or narrow):
             # Undone once, S(S(x)) gives S(x) (a second preprocess_input); a second
-            # torchvision Normalize after ToTensor, N(S(x)), gives S(x) / scale.
-            undone = [named[:, 0]] if spec.scale == 1.0 else [named[:, 0], named[:, 0] * spec.scale]
+            # torchvision Normalize after ToTensor, N(S(x)), gives S(x) / scale:
+            # normalized values times 255, most of them far outside [0, 255]. A
+            # VAE's overshoot of a few levels also fits that reading ([-1, 1]
+            # data halves into [127.5, 255]), so it must be far outside first.
+            undone = [named[:, 0]]
+            if spec.scale != 1.0 and far > _FAR_OUTSIDE:
+                undone.append(named[:, 0] * spec.scale)
             for once in undone:
                 twice = table.restore(once)
                 if _outside(twice)[0] < _FITS and _spread(twice)[0] >= _FULL:

@@ -144,7 +144,7 @@ def _look_up_name(name: str) -> PreprocessSpec:
     raise DeprocessError(
         f"Unknown model or mode {shown(name)}. {hint}Expected a keras.applications constructor "
         "('VGG16'), module ('resnet_v2'), mode ('caffe', 'tf', 'torch', 'identity') or preset "
-        f"('imagenet', 'clip', 'half', 'inception', 'lab', 'colorization', 'colorization-caffe'). "
+        f"('imagenet', 'clip', 'half', 'unit', 'inception', 'lab', 'colorization', 'colorization-caffe'). "
         f"{listing()} lists them all{other}."
     )
 

@@ -123,6 +123,11 @@ PRESETS: dict[str, PreprocessSpec] = {
         name="half",
         description="mean = std = 0.5 after x / 255: [-1, 1], as VAEs and diffusion models take",
     ),
+    "unit": PreprocessSpec(
+        "unit",
+        scale=1 / 255,
+        description="x / 255: images in [0, 1], as torchvision's ToTensor and Keras's Rescaling(1/255) give",
+    ),
     "inception": PreprocessSpec(
         "inception",
         scale=1 / 127.5,
