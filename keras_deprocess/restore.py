@@ -27,7 +27,7 @@ from keras_deprocess.core.plan import Plan
 from keras_deprocess.core.spec import PreprocessSpec
 from keras_deprocess.discovery.auto import detected_spec
 from keras_deprocess.engines import run
-from keras_deprocess.errors import DeprocessError, SpecMismatchWarning, advise, shown
+from keras_deprocess.errors import DeprocessError, SpecMismatchWarning, advise, on_cli, shown
 from keras_deprocess.frameworks import framework_and_array
 from keras_deprocess.frameworks.base import Backend
 from keras_deprocess.registry import resolve_spec
@@ -230,32 +230,38 @@ def warn_on_mismatch(backend: Backend, x: Any, spec: PreprocessSpec, axis: int, 
         warnings.warn(SpecMismatchWarning(describe_mismatch(found, spec, given)), stacklevel=_callers_level())
 
 
-def describe_mismatch(found: Mismatch, spec: PreprocessSpec, given: Any, *, switch: bool = True) -> str:
+def describe_mismatch(found: Mismatch, spec: PreprocessSpec, given: Any, *, audit: bool = False) -> str:
     """The warning's words: the spec given, what the values look like, and what to pass instead.
 
     `given` is the caller's own `model` or `mode` argument, named as they named it.
-    `switch` adds how to turn the check off (an audit has no switch to name).
+    A restore's words say which spec to pass, and how to turn the check off;
+    an audit's (`audit=True`) say to fix the pipeline, or to audit against
+    the spec the data fit.
     """
     named = _given_label(spec, given)
     share = f"{found.clipped:.0%} of them restore outside [0, 255]"
-    if found.suggested:
-        instead = f"pass {advise(model=found.suggested)}, or your own transforms"
+    if audit:
+        instead = f"preprocess the batches as {named} expects" + (
+            f", or, if the data are right and the model is not, audit with {advise(model=found.suggested)}"
+            if found.suggested
+            else ""
+        )
+    elif found.suggested:
+        instead = f"pass {advise(model=found.suggested)}" + ("" if on_cli() else ", or your own transforms")
     else:
         instead = "pass the preprocessing that produced them"
-    off = f"({found.sampled} values sampled" + (
-        f"; {advise(check=False)} turns this check off)" if switch else ")"
-    )
+    off = f"({found.sampled} values sampled" + ("" if audit else f"; {advise(check=False)} turns this check off") + ")"
     if found.kind == "whole-elsewhere":
         return (
             f"these values look like {found.suggested_label}, not {named}: they restore to whole numbers, "
             f"as images that were uint8 do, under {found.suggested!r} and not under {spec.name!r}. "
-            f"{instead.capitalize()}. {off}"
+            f"{instead[:1].upper()}{instead[1:]}. {off}"
         )
     if found.kind == "narrow":
         return (
             f"these values look like {found.suggested_label}, not {named}: under {spec.name!r} they restore "
             f"to a near-constant image at its mean pixel, under {found.suggested!r} to a full one. "
-            f"{instead.capitalize()}. {off}"
+            f"{instead[:1].upper()}{instead[1:]}. {off}"
         )
     if found.kind == "normalized-twice":
         return (
@@ -266,12 +272,17 @@ def describe_mismatch(found: Mismatch, spec: PreprocessSpec, given: Any, *, swit
     return (
         f"these values do not look like data preprocessed by {named}: {share}, far beyond what rounding "
         "or an optimizer's "
-        f"overshoot explains, and they would be clipped. Is the model right? {instead.capitalize()}. {off}"
+        f"overshoot explains, and they would be clipped. Is the model right? {instead[:1].upper()}{instead[1:]}. {off}"
     )
 
 
 def _given_label(spec: PreprocessSpec, given: Any) -> str:
-    """ "ResNet50's 'caffe'" for a model name, "'caffe'" for the mode itself or another handle."""
+    """ "ResNet50's 'caffe'" for a model name, "'caffe'" for the mode itself or another handle.
+
+    A label already possessive ("model's own layers") takes the spec in brackets.
+    """
+    if isinstance(given, str) and "'s " in given:
+        return f"{given} ({spec.name!r})"
     if isinstance(given, str) and given.strip().lower() != spec.name.lower():
         return f"{given}'s {spec.name!r}"
     return repr(spec.name)

@@ -74,7 +74,11 @@ def test_each_mismatch_is_found(case):
     assert not report.ok
     assert kinds(report) == [kind]
     assert report.findings[0].suggested == suggested
-    assert "check=False" not in report.findings[0].message  # an audit has no switch to name
+    message = report.findings[0].message
+    assert "check=False" not in message  # an audit has no switch to name
+    assert "your own transforms" not in message  # nor a restore's advice
+    if suggested:
+        assert f"audit with model={suggested!r}" in message
     assert kind in str(report)
 
 
@@ -133,7 +137,11 @@ def test_a_keras_model_says_what_it_takes():
     rescaled = model(keras.layers.Rescaling(1 / 127.5, offset=-1))
     assert audit(pixels, rescaled, data_format=CL).ok
     assert "raw pixels in [0, 255]" in audit(pixels, rescaled, data_format=CL).note
-    assert kinds(audit(unit, rescaled, data_format=CL)) == ["narrow"]
+    narrow = audit(unit, rescaled, data_format=CL)
+    assert kinds(narrow) == ["narrow"]
+    message = narrow.findings[0].message
+    assert f"not {rescaled.name}'s own layers ('identity')" in message  # one possessive, not two
+    assert "Preprocess the batches as" in message and "'s own layers's" not in message
     adapted = keras.layers.Normalization()
     adapted.adapt(unit[:, ::4, ::4])  # statistics of [0, 1] data: it takes [0, 1] images
     normalized = model(adapted)

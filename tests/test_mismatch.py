@@ -245,6 +245,7 @@ class TestCommandLine:
         assert lines[0].startswith("keras-deprocess: warning:")
         for words in ("'imagenet'", "--model imagenet", "--no-check"):
             assert words in lines[0]
+        assert "transforms" not in lines[0] and "model=" not in lines[0]  # Python's words, not the CLI's
         summary = json.loads(result.stdout)
         assert summary["mismatch"][0]["kind"] == "whole-elsewhere"
         assert summary["mismatch"][0]["suggested"] == "imagenet"

@@ -104,7 +104,7 @@ def judge_batch(label: str, x: Any, expected: Expectation, data_format: str | No
                 Record(
                     batch=label,
                     kind=found.kind,
-                    message=describe_mismatch(found, spec, expected.label or spec, switch=False),
+                    message=describe_mismatch(found, spec, expected.label or spec, audit=True),
                     suggested=found.suggested or None,
                     clipped=round(found.clipped, 4),
                 )
