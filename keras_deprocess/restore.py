@@ -250,7 +250,8 @@ def describe_mismatch(found: Mismatch, spec: PreprocessSpec, given: Any, *, audi
         instead = f"pass {advise(model=found.suggested)}" + ("" if on_cli() else ", or your own transforms")
     else:
         instead = "pass the preprocessing that produced them"
-    off = f"({found.sampled} values sampled" + ("" if audit else f"; {advise(check=False)} turns this check off") + ")"
+    switch = "" if audit else f"; {advise(check=False)} turns this check off"
+    off = f"({found.sampled} values sampled{switch})"
     if found.kind == "whole-elsewhere":
         return (
             f"these values look like {found.suggested_label}, not {named}: they restore to whole numbers, "
@@ -272,7 +273,9 @@ def describe_mismatch(found: Mismatch, spec: PreprocessSpec, given: Any, *, audi
     return (
         f"these values do not look like data preprocessed by {named}: {share}, far beyond what rounding "
         "or an optimizer's "
-        f"overshoot explains, and they would be clipped. Is the model right? {instead[:1].upper()}{instead[1:]}. {off}"
+        "overshoot of a few levels explains, and they would be clipped. Either the "
+        f"{'preprocessing' if audit else 'model'} is wrong ({instead}), or the values have drifted "
+        f"far outside its range (an optimizer that never clips them). {off}"
     )
 
 

@@ -141,7 +141,8 @@ def test_a_keras_model_says_what_it_takes():
     assert kinds(narrow) == ["narrow"]
     message = narrow.findings[0].message
     assert f"not {rescaled.name}'s own layers ('identity')" in message  # one possessive, not two
-    assert "Preprocess the batches as" in message and "'s own layers's" not in message
+    assert "Preprocess the batches as" in message
+    assert "'s own layers's" not in message
     adapted = keras.layers.Normalization()
     adapted.adapt(unit[:, ::4, ::4])  # statistics of [0, 1] data: it takes [0, 1] images
     normalized = model(adapted)

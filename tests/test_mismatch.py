@@ -131,7 +131,8 @@ class TestStridedSample:
         if batch <= 6:  # 6 * 6 * 6 <= 256 < 7 * 7 * 7
             assert len(images_seen) == batch
         else:  # spread over the batch as over rows and columns: 6 images, 6 rows, 6 columns
-            assert len(images_seen) == 6 and images_seen[-1] >= 250
+            assert len(images_seen) == 6
+            assert images_seen[-1] >= 250
 
     def test_a_small_array_is_sampled_whole(self):
         from keras_deprocess.checks.sample import strided_pixels
@@ -245,7 +246,8 @@ class TestCommandLine:
         assert lines[0].startswith("keras-deprocess: warning:")
         for words in ("'imagenet'", "--model imagenet", "--no-check"):
             assert words in lines[0]
-        assert "transforms" not in lines[0] and "model=" not in lines[0]  # Python's words, not the CLI's
+        assert "transforms" not in lines[0]
+        assert "model=" not in lines[0]
         summary = json.loads(result.stdout)
         assert summary["mismatch"][0]["kind"] == "whole-elsewhere"
         assert summary["mismatch"][0]["suggested"] == "imagenet"
