@@ -76,8 +76,18 @@ def test_the_flags_need_each_other(tmp_path, capsys):
         cwd=tmp_path, capsys=capsys,
     )  # fmt: skip
     assert_one_line_input_error(
-        result, "has images of 8x8", "gives 9x9", "Check --geometry and --original-size"
+        result,
+        "has images of 8x8",
+        "--geometry crop=9 on",
+        "gives 9x9",
+        "Check --geometry and --original-size",
     )
+    result = cli(
+        "restore", "batch.npy", "--model", "VGG16", "--original-size", "30x40", "--geometry", "letterbox=0",
+        cwd=tmp_path, capsys=capsys,
+    )  # fmt: skip
+    assert_one_line_input_error(result, "Expected sizes of at least 1 pixel", "Received 'letterbox=0'")
+    assert "Letterbox(" not in result.stderr  # the flag's words, not the Python class's
     result = cli(
         "restore", "batch.npy", "--model", "VGG16", "--original-size", "30x40", "--geometry", "zoom=2",
         cwd=tmp_path, capsys=capsys,

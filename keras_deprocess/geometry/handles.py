@@ -225,7 +225,15 @@ def steps_from_text(text: str) -> tuple[Step, ...]:
                 f"{shown(text)}. Write the steps your pipeline ran, in order."
             )
         size = int(numbers[0]) if len(numbers) == 1 else (int(numbers[0]), int(numbers[1]))
-        steps.append(make(size))
+        try:
+            steps.append(make(size))
+        except DeprocessError:
+            # The step's own message speaks of its Python keywords; the text has none.
+            raise DeprocessError(
+                "Expected sizes of at least 1 pixel (0 allowed for pad) in steps such as "
+                "'resize=256,crop=224'. "
+                f"Received {shown(part.strip())} in {shown(text)}. Write the sizes your pipeline used."
+            ) from None
     return tuple(steps)
 
 

@@ -60,8 +60,8 @@ def mask_name(name: str) -> str:
 class Placement:
     """What --original-size, --geometry and --mask ask for; nothing at all without them."""
 
-    def __init__(self, geometry: Geometry | None, mask: bool) -> None:
-        self.geometry, self.mask = geometry, mask
+    def __init__(self, geometry: Geometry | None, mask: bool, steps_text: str = "") -> None:
+        self.geometry, self.mask, self.steps_text = geometry, mask, steps_text
         self._mask_image = geometry.mask().astype(np.uint8)[..., None] * 255 if geometry is not None else None
 
     @classmethod
@@ -80,7 +80,9 @@ class Placement:
                 "preprocessing only, not the resizing and cropping. Pass the steps the pipeline ran, "
                 "e.g. --geometry resize=256,crop=224 (or letterbox=640)."
             )
-        return cls(Geometry(args.original_size, steps_from_text(args.geometry)), bool(args.mask))
+        return cls(
+            Geometry(args.original_size, steps_from_text(args.geometry)), bool(args.mask), args.geometry
+        )
 
     def output_size(self, layout: Layout) -> tuple[int, int]:
         return self.geometry.original_size if self.geometry is not None else (layout.height, layout.width)
@@ -105,8 +107,8 @@ class Placement:
             )
 
     def _steps(self) -> str:
-        assert self.geometry is not None
-        return ",".join(type(step).__name__.lower() for step in self.geometry.steps)
+        """The steps as the user wrote them on the command line."""
+        return safe(self.steps_text)
 
     def names(self, plans: list[ArrayOutputs]) -> Iterator[str]:
         """Every file the run writes: the images, and their masks."""
