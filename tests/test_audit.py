@@ -399,3 +399,10 @@ def test_cli_audit(tmp_path, capsys):
     capsys.readouterr()
     assert main(["audit", str(tmp_path / "good.npy"), "--model", "VGG17"]) == 2
     assert "VGG16" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("data", ["batch.npy", b"batch.npy"])
+def test_a_path_is_not_images(data):
+    with pytest.raises(DeprocessError, match="Received a path") as caught:
+        audit(data, "VGG16")
+    assert "keras-deprocess audit FILE" in str(caught.value)

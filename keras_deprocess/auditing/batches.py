@@ -9,6 +9,7 @@ Hugging Face ``datasets.Dataset`` iterates over rows, dicts of columns).
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -36,6 +37,12 @@ def batches_of(data: Any, key: Any, count: int) -> Iterator[Any]:
     Face dataset, a list, a generator). Samples, rank-3 images, are stacked
     `SAMPLES_PER_BATCH` to a batch, in their own framework.
     """
+    if isinstance(data, (str, bytes, os.PathLike)):
+        raise DeprocessError(
+            f"Expected images to audit: an array or tensor, or a dataset of them. Received a path, "
+            f"{shown(os.fspath(data))}. Load the file first (np.load, torch.load), or audit it from the "
+            "command line: keras-deprocess audit FILE."
+        )
     if _is_one_record(data):
         yield _as_batch([image_in(data, key)])
         return
@@ -53,7 +60,8 @@ def batches_of(data: Any, key: Any, count: int) -> Iterator[Any]:
         raise DeprocessError(
             "Expected images to audit: an array or tensor, an (x, y) tuple or a dict holding one, or a "
             "dataset, loader or iterable of them. Received an object of type "
-            f"{type(data).__qualname__}: {shown(data)}."
+            f"{type(data).__qualname__}: {shown(data)}. Pass the batch itself (x of an (x, y) pair), "
+            "or the dataset or loader that yields it."
         ) from None
     produced = 0
     samples: list[Any] = []
