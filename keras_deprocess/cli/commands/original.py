@@ -37,7 +37,8 @@ def add_original_size(parser: argparse.ArgumentParser) -> None:
         "--geometry",
         metavar="STEPS",
         help="the spatial steps the pipeline ran, in order: resize=N (shorter side) or resize=HxW, "
-        "crop=N or crop=HxW (centre), pad=N, letterbox=N; e.g. resize=256,crop=224",
+        "crop=N or crop=HxW (centre), pad=N (every side) or pad=HxW (H rows above and below, W columns "
+        "left and right), letterbox=N or letterbox=HxW; e.g. resize=256,crop=224",
     )
     parser.add_argument(
         "--mask",
