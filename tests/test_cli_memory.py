@@ -89,8 +89,19 @@ def test_a_hundred_million_tiny_images_in_a_small_file(tmp_path):
     # Planned, then refused: one existing output among 10^8 names, found with one directory scan.
     (tmp_path / "out" / "img").mkdir(parents=True)
     (tmp_path / "out" / "img" / "12345678.png").write_bytes(b"keep")
+    # 10^8 files are more than --max-files allows: refused from the header, naming the flag.
     code, peak, seconds, stderr = measured(
         "restore", "tiny.npz", "--model", "VGG16", "--naming", "folders", "--out", "out", cwd=tmp_path
+    )
+    assert code == 2
+    assert "would write 100,000,001 files, more than --max-files 1,000,000" in stderr
+    assert "pass --max-files 100000001" in stderr
+    assert (peak, seconds) < (CEILING_MIB, 10)
+    code, peak, seconds, stderr = measured(
+        "restore",
+        *("tiny.npz", "--model", "VGG16", "--naming", "folders", "--out", "out"),
+        *("--max-files", "100000001"),
+        cwd=tmp_path,
     )
     assert code == 2
     assert "1 output file(s) exist" in stderr

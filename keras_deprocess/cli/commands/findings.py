@@ -92,16 +92,29 @@ class Findings:
         self.outside = self.pixels = 0
         self.mismatches: list[dict[str, Any]] = []
         self._checked: set[int] = set()
+        self._kinds: dict[int, str] = {}
         self._lines: list[str] = []
 
-    def add(self, source: ArrayFile, entry: ArrayEntry, preprocessed: np.ndarray, layout: Layout) -> None:
-        """Count `preprocessed`'s clipped pixels; check the spec on the array's first piece."""
+    def add(
+        self, source: ArrayFile, entry: ArrayEntry, preprocessed: np.ndarray, layout: Layout
+    ) -> np.ndarray:
+        """Count `preprocessed`'s clipped pixels; check the spec on the array's first piece.
+
+        Returns:
+            The clipped pixels of each image of `preprocessed` (N,), int64.
+        """
         report = out_of_gamut(preprocessed, self.spec, data_format=self.data_format)
         self.outside += report.count
         self.pixels += report.pixels
         if self.check and not self.lab and entry.position not in self._checked:
             self._checked.add(entry.position)
             self._judge(source, entry, preprocessed, layout)
+        counts: np.ndarray = np.count_nonzero(report.mask.reshape(len(preprocessed), -1), axis=1)
+        return counts.astype(np.int64)
+
+    def kind(self, entry: ArrayEntry) -> str | None:
+        """What the spec check found in `entry` ('narrow', 'clipped', ...), or None."""
+        return self._kinds.get(entry.position)
 
     def _judge(self, source: ArrayFile, entry: ArrayEntry, preprocessed: np.ndarray, layout: Layout) -> None:
         axis = layout.channel_axis + 1  # the batch's axis
@@ -112,6 +125,7 @@ class Findings:
         if found is None:
             return
         message = describe_mismatch(found, self.spec, self.model)
+        self._kinds[entry.position] = found.kind
         self._lines.append(warning_line(f"{source.where(entry)}: {message}"))
         self.mismatches.append(
             {

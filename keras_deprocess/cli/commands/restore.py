@@ -4,15 +4,19 @@ Everything that can be checked from the headers is checked first (layout,
 channels, each format's limits, Fortran order against the budget), and every
 output name is planned and checked against the disk, before any data is read
 or any file is written. The images then stream through the budget, are
-restored, and are written into a staging folder that is moved into place
-only when all are written. With --l-key and --ab-key, L and its ab are read
-side by side and merged into Lab first.
+restored, and encoded on a pool of threads (--jobs, every core by default)
+into a staging folder that is synced once and moved into place only when
+all are written. With --l-key and --ab-key, L and its ab are read side by
+side and merged into Lab first. With --manifest, a JSON Lines file maps each
+image written to where it came from, the spec, and what was found.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -30,6 +34,7 @@ from keras_deprocess.cli.arguments import (
     add_input,
     add_model,
     examples,
+    positive_int,
 )
 from keras_deprocess.cli.commands.common import (
     Layout,
@@ -44,7 +49,9 @@ from keras_deprocess.cli.commands.findings import AUTO, Findings, resolve_model
 from keras_deprocess.cli.commands.original import Placement, add_original_size
 from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile
 from keras_deprocess.cli.io.atomic import Staging
+from keras_deprocess.cli.io.export import EncoderPool, default_jobs
 from keras_deprocess.cli.io.images import IMAGE_FORMATS, format_limit, image_sink, write_image
+from keras_deprocess.cli.io.manifest import MANIFEST_NAME, Manifest
 from keras_deprocess.cli.io.planning import NAMINGS, ArrayOutputs, existing_outputs, plan_outputs, safe_stem
 from keras_deprocess.cli.library import (
     DeprocessError,
@@ -60,6 +67,7 @@ from keras_deprocess.cli.terminal import ArgumentParser, safe, say
 __all__ = ["add_parser", "run"]
 
 EXIT_OK = 0
+DEFAULT_MAX_FILES = 1_000_000
 
 
 def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
@@ -115,6 +123,26 @@ def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
     )
     add_original_size(parser)
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        metavar="N",
+        help="threads encoding images (default: every core); images are written in the same files whatever N",
+    )
+    parser.add_argument(
+        "--manifest",
+        action="store_true",
+        help=f"also write {MANIFEST_NAME} in --out: one JSON line per image written, with its source "
+        "file, key and index, the spec, its clipped pixels and the spec check's finding",
+    )
+    parser.add_argument(
+        "--max-files",
+        type=positive_int,
+        default=DEFAULT_MAX_FILES,
+        metavar="N",
+        help=f"refuse, before reading any data, a run that would write more than N files "
+        f"(default {DEFAULT_MAX_FILES:,}); masks count too",
+    )
     add_chunk(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     parser.add_argument("--json", action="store_true", help="print a JSON summary instead")
@@ -173,23 +201,42 @@ def run(args: argparse.Namespace) -> int:
             _describe(entries),
             source.name,
         )
+        total = sum(plan.images for plan in plans)
+        _check_file_count(
+            source.name, total * (2 if placing.mask else 1) + args.manifest, args.max_files, len(plans)
+        )
         _check_out_dir(out_dir, plans, force=args.force)
         placing.check_outputs(out_dir, plans, force=args.force)
+        if args.manifest and total:
+            Manifest.check_target(out_dir, force=args.force)
         if spec is None:
             spec = resolve_model(args, source, entries, layouts, budget)
         findings = Findings(spec, data_format, args.model, check=args.check)
-        total = sum(plan.images for plan in plans)
+        jobs = args.jobs or default_jobs()
         start = time.perf_counter()
         if total:  # no images, no folder
-            with Staging(out_dir, force=args.force) as staging, _progress(args, total) as progress:
-                job = _Run(source, spec, data_format, budget, staging, progress, findings, placing)
+            with contextlib.ExitStack() as stack:
+                staging = stack.enter_context(Staging(out_dir, force=args.force))
+                progress = stack.enter_context(_progress(args, total))
+                manifest = (
+                    stack.enter_context(Manifest(staging, spec.name, args.input)) if args.manifest else None
+                )
+                pool = stack.enter_context(EncoderPool(jobs, functools.partial(progress.update, 1)))
+                job = _Run(
+                    source, spec, data_format, budget, staging, progress, findings, placing, pool, manifest
+                )
                 for entry, layout, plan in zip(entries, layouts, plans, strict=True):
                     staging.make_folder(plan.folder)
                     if merging:
                         _restore_merged(job, l_ab, layout, plan)
                         continue
                     _restore_array(job, entry, layout, plan)
-                staging.commit(placing.names(plans))
+                pool.finish()
+                names = placing.names(plans)
+                if manifest is not None:
+                    manifest.close()
+                    names = itertools.chain(names, [MANIFEST_NAME])
+                staging.commit(names)
         seconds = time.perf_counter() - start
     findings.warn()
     if args.json:
@@ -201,6 +248,15 @@ def run(args: argparse.Namespace) -> int:
         quiet=args.quiet or args.json,
     )
     return EXIT_OK
+
+
+def _check_file_count(source_name: str, files: int, cap: int, arrays: int) -> None:
+    if files > cap:
+        one = " (or --key, to restore one array)" if arrays > 1 else ""
+        raise DeprocessError(
+            f"{source_name}: would write {files:,} files, more than --max-files {cap:,}; "
+            f"pass --max-files {files}{one} if you mean it."
+        )
 
 
 def _why(spec: PreprocessSpec, merging: bool) -> str:
@@ -261,21 +317,36 @@ class _Run:
     progress: Any
     findings: Findings
     placing: Placement
+    pool: EncoderPool
+    manifest: Manifest | None
 
-    def restore(self, entry: ArrayEntry, preprocessed: np.ndarray, layout: Layout) -> np.ndarray:
-        """Counted and checked for the summary, restored, and channels last."""
-        self.findings.add(self.source, entry, preprocessed, layout)
+    def restore(
+        self, entry: ArrayEntry, preprocessed: np.ndarray, layout: Layout
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Counted and checked, restored, channels last; and each image's clipped pixels."""
+        clipped = self.findings.add(self.source, entry, preprocessed, layout)
         restored = restore_original_image_from_array(
             preprocessed, self.spec, data_format=self.data_format, check=False
         )
-        return to_channels_last(restored, layout)
+        return to_channels_last(restored, layout), clipped
 
-    def write_whole(self, plan: ArrayOutputs, first: int, images: np.ndarray) -> None:
+    def write_whole(
+        self, entry: ArrayEntry, plan: ArrayOutputs, first: int, images: np.ndarray, clipped: np.ndarray
+    ) -> None:
         for i, image in enumerate(images):
-            with self.staging.open(plan.name(first + i)) as f:
-                write_image(f, self.placing.image(image), plan.ext)
-            self.placing.write_mask(self.staging, plan.name(first + i))
-            self.progress.update(1)
+            name = plan.name(first + i)
+            self.record(entry, name, first + i, int(clipped[i]))
+            self.pool.submit(functools.partial(self._encode, name, image, plan.ext))
+
+    def _encode(self, name: str, image: np.ndarray, ext: str) -> None:
+        """On an encoder thread: the image, and its mask."""
+        with self.staging.open(name) as f:
+            write_image(f, self.placing.image(image), ext)
+        self.placing.write_mask(self.staging, name)
+
+    def record(self, entry: ArrayEntry, name: str, index: int, clipped: int) -> None:
+        if self.manifest is not None:
+            self.manifest.add(name, entry.key, index, clipped, self.findings.kind(entry))
 
 
 def _restore_merged(
@@ -297,7 +368,7 @@ def _restore_merged(
         ab = np.concatenate(waiting) if len(waiting) > 1 else waiting[0]
         waiting = [ab[count:]] if len(ab) > count else []
         merged = merge_l_ab(piece.data, ab[:count], data_format=job.data_format)
-        job.write_whole(plan, piece.first, job.restore(l_entry, merged, layout))
+        job.write_whole(l_entry, plan, piece.first, *job.restore(l_entry, merged, layout))
 
 
 def _check_out_dir(out_dir: Path, plans: list[ArrayOutputs], *, force: bool) -> None:
@@ -321,20 +392,25 @@ def _check_out_dir(out_dir: Path, plans: list[ArrayOutputs], *, force: bool) -> 
 def _restore_array(job: _Run, entry: ArrayEntry, layout: Layout, plan: ArrayOutputs) -> None:
     with contextlib.ExitStack() as open_image:
         sink: Any = None
+        clipped = 0
         for piece in job.source.pieces(entry, job.budget, layout.row_axis):
             check_finite(job.source, entry, piece)
-            images = job.restore(entry, piece.data, layout)
+            images, counts = job.restore(entry, piece.data, layout)
             if piece.rows is None:
-                job.write_whole(plan, piece.first, images)
+                job.write_whole(entry, plan, piece.first, images, counts)
                 continue
+            # An image larger than the budget: its bands stream through one encoder, in this thread.
             top, bottom = piece.rows
             if top == 0:
                 f = open_image.enter_context(job.staging.open(plan.name(piece.first)))
                 sink = image_sink(f, layout.height, layout.width, layout.channels, plan.ext)
+                clipped = 0
             sink.write(images[0])
+            clipped += int(counts[0])
             if bottom == layout.height:
                 sink.close()
                 open_image.close()
+                job.record(entry, plan.name(piece.first), piece.first, clipped)
                 job.progress.update(1)
 
 
@@ -370,6 +446,8 @@ def _print_restore_json(
         "out": str(out_dir),
         "format": args.format,
         "naming": args.naming,
+        "jobs": args.jobs or default_jobs(),
+        "manifest": str(out_dir / MANIFEST_NAME) if args.manifest and total else None,
         "seconds": round(seconds, 3),
     }
     summary.update(findings.summary())

@@ -7,6 +7,11 @@
 - `write_atomically` writes one file (a contact sheet) beside its target
   and links it into place: whole or absent.
 
+Durability costs one sync per run, not one per file: `Staging.commit`
+flushes every staged file to disk with one ``os.sync()`` before the first
+move (where there is no ``os.sync``, each file is synced as it closes).
+A sync per file cost 1-2 ms an image, more than encoding it.
+
 The last steps hold off SIGINT and SIGTERM (`terminal.deferred_signals`):
 a move or a clean-up stopped half-way would leave what this module exists
 to prevent. Messages name the target, never the temporary file.
@@ -26,6 +31,8 @@ from typing import IO
 from keras_deprocess.cli.terminal import deferred_signals, safe
 
 __all__ = ["Staging", "WriteError", "write_atomically"]
+
+SYNC_ONCE = hasattr(os, "sync")
 
 
 class WriteError(Exception):
@@ -98,14 +105,20 @@ class Staging:
         try:
             with open(target, "xb") as f:
                 yield f
-                f.flush()
-                os.fsync(f.fileno())
+                if not SYNC_ONCE:
+                    f.flush()
+                    os.fsync(f.fileno())
         except OSError as error:
             raise WriteError(describe_os_error(self.out_dir / relative, error)) from None
 
     def commit(self, names: Iterable[str]) -> int:
-        """Move every staged name into place; signals wait until it is done. Returns the count."""
+        """Sync once, then move every staged name into place; signals wait until it is done.
+
+        Returns the count.
+        """
         moved = 0
+        if SYNC_ONCE:
+            os.sync()
         with deferred_signals():
             made: set[str] = set()
             for relative in names:

@@ -1,7 +1,9 @@
 """Image files of every format, whole or row by row, and what each format can hold.
 
-- PNG streams rows through `PngWriter`, at any size.
-- JPEG and WebP go through Pillow, which needs the whole image: they are
+- A whole image, in every format, is encoded by Pillow (its C encoders,
+  which release the GIL, so that `export.EncoderPool` encodes on every core).
+- A PNG too large for memory streams rows through `PngWriter`, at any size.
+- JPEG and WebP have no streaming writer: they are
   limited per image by `WHOLE_IMAGE_MAX_PIXELS` (lossless WebP takes about
   40 bytes a pixel inside libwebp, hence its lower limit), and WebP to
   16383 pixels a side, its own limit. `format_limit` says so from the
@@ -91,10 +93,5 @@ def format_limit(image_format: str, height: int, width: int, channels: int) -> s
 
 
 def write_image(f: IO[bytes], image: np.ndarray, image_format: str) -> None:
-    """One whole (H, W, C) uint8 image into `f`; PNG through `PngWriter`, as when streamed."""
-    if image_format == "png":
-        writer = PngWriter(f, *image.shape)
-        writer.write(image)
-        writer.close()
-    else:
-        encode_with_pillow(image, image_format, f)
+    """One whole (H, W, C) uint8 image into `f`, by Pillow."""
+    encode_with_pillow(image, image_format, f)
