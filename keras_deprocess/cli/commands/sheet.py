@@ -74,11 +74,11 @@ def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
         "sheet",
         help="a contact sheet (grid) of the restored images",
         description="Restore the first --limit images and tile them, as thumbnails of at most --size "
-        "pixels a side, into one picture. With --compare, each cell shows the naive view (what "
-        "plt.imshow shows for the preprocessed array: clipped to [0, 1], channels as stored) beside "
-        "the restored image. A page is limited to 16.8 megapixels (4.2 as webp): a larger sheet is "
-        "written as numbered pages of whole rows, -o sheet.png giving sheet-001.png, sheet-002.png, "
-        "and so on (at least 3 digits).\n\n" + MEMORY_NOTE,
+        "pixels a side, into one picture (or numbered pages). With --compare, each cell shows the "
+        "naive view (what plt.imshow shows for the preprocessed array: clipped to [0, 1], channels "
+        "as stored) beside the restored image. A page is limited to 16.8 megapixels (4.2 as webp): "
+        "a larger sheet is written as numbered pages of whole rows, -o sheet.png giving "
+        "sheet-001.png, sheet-002.png, and so on (at least 3 digits).\n\n" + MEMORY_NOTE,
         epilog=examples(
             "keras-deprocess sheet batch.npy --model VGG16 -o sheet.png",
             "keras-deprocess sheet batch.npy --model VGG16 -o compare.png --compare",
