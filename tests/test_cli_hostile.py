@@ -460,11 +460,13 @@ def test_format_limits_are_checked_from_the_header(tmp_path, capsys):
         "s.png",
         "--limit",
         "300",
+        "--columns",
+        "300",  # one row of 300 cells of 256 x 256: too wide for a page
         "--force",
         cwd=tmp_path,
         capsys=capsys,
     )
-    assert_one_line_input_error(result, "megapixel limit", "--limit")
+    assert_one_line_input_error(result, "16.8 megapixels", "--columns", "--size")
 
 
 # -- streaming: bands, planes, byte order, Fortran order -------------------------------------

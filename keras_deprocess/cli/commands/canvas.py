@@ -1,7 +1,8 @@
 """Contact sheets, for `sheet` and `demo`: a canvas of known size, and thumbnails made as rows stream.
 
-The sheet's size is known from the headers before any data is read, and
-refused above `SHEET_MAX_PIXELS`. Each image is shrunk by an integer factor
+The sheet's size is known from the headers before any data is read. A
+sheet above `SHEET_MAX_PIXELS` is split into pages of whole grid rows
+(`PagePlan`), each within the limit, drawn one at a time. Each image is shrunk by an integer factor
 (a box average) band by band, straight into its place on the sheet, so
 neither a huge image nor many images are ever held whole. `to_rgb` is the
 CLI's one grey-to-RGB helper (the library has its own, `images._rgb`).
@@ -18,6 +19,7 @@ from keras_deprocess.cli.library import GridLayout, to_rgb
 __all__ = [
     "SHEET_MAX_PIXELS",
     "Canvas",
+    "PagePlan",
     "Thumbnail",
     "contact_sheet",
     "shrink_factor",
@@ -127,6 +129,54 @@ class Canvas:
         for i, part in enumerate(parts):
             rgb = to_rgb(part)
             self.region(sheet, cell, i, *rgb.shape[:2])[:] = rgb
+
+
+class PagePlan:
+    """A grid of `cells` cells split into pages of whole rows, each within `limit` pixels.
+
+    Every page has the same columns and the caption; the last page may have
+    fewer rows. When the grid fits one page, that page is exactly the
+    `Canvas` of the whole grid.
+
+    Args:
+        cells, columns, parts, height, width, caption: As for `Canvas`.
+        limit: The most pixels a page may have.
+        max_side: The longest side a page may have (WebP's), or None.
+    """
+
+    def __init__(
+        self,
+        cells: int,
+        columns: int,
+        parts: int,
+        height: int,
+        width: int,
+        caption: str,
+        limit: int,
+        max_side: int | None = None,
+    ) -> None:
+        self.cells, self.columns, self.parts = cells, columns, parts
+        self.height, self.width, self.caption = height, width, caption
+        self.row = Canvas(columns, columns, parts, height, width, caption)  # a page of one row
+        row_height = height + GAP
+        tallest = limit // self.row.shape[1]
+        if max_side is not None:
+            tallest = 0 if self.row.shape[1] > max_side else min(tallest, max_side)
+        # A page of r rows is `fixed + r * row_height` tall; 0 rows means not even one fits.
+        fixed = self.row.shape[0] - row_height
+        self.rows = max(0, (tallest - fixed) // row_height)
+        self.per_page = self.rows * columns
+        self.count = math.ceil(cells / self.per_page) if self.per_page else 0
+
+    def canvas(self, page: int) -> Canvas:
+        """Page `page`'s canvas: its cells are ``page * per_page``, … in grid order."""
+        cells = min(self.per_page, self.cells - page * self.per_page)
+        return Canvas(cells, self.columns, self.parts, self.height, self.width, self.caption)
+
+    def locate(self, cell: int) -> tuple[int, int]:
+        """The (page, index on that page) of cell `cell`."""
+        page, index = divmod(cell, self.per_page)
+        return page, index
 
 
 def contact_sheet(rows: list[list[np.ndarray]], columns: int, caption: str = "") -> np.ndarray:
