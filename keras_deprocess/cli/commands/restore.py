@@ -221,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
                 manifest = (
                     stack.enter_context(Manifest(staging, spec.name, args.input)) if args.manifest else None
                 )
-                pool = stack.enter_context(EncoderPool(jobs, functools.partial(progress.update, 1)))
+                pool = stack.enter_context(EncoderPool(jobs, functools.partial(progress.update, 1), budget))
                 job = _Run(
                     source, spec, data_format, budget, staging, progress, findings, placing, pool, manifest
                 )
@@ -336,7 +336,7 @@ class _Run:
         for i, image in enumerate(images):
             name = plan.name(first + i)
             self.record(entry, name, first + i, int(clipped[i]))
-            self.pool.submit(functools.partial(self._encode, name, image, plan.ext))
+            self.pool.submit(functools.partial(self._encode, name, image, plan.ext), image.nbytes)
 
     def _encode(self, name: str, image: np.ndarray, ext: str) -> None:
         """On an encoder thread: the image, and its mask."""

@@ -130,8 +130,9 @@ class Stream:
         read: Callable[[int], bytes],
         fail: Callable[[str], InputFileError],
         jump: Callable[[int], None] | None = None,
+        read_into: Callable[[memoryview], int] | None = None,
     ) -> None:
-        self._read, self._fail, self._jump = read, fail, jump
+        self._read, self._fail, self._jump, self._read_into = read, fail, jump, read_into
 
     def skip(self, count: int) -> None:
         if self._jump is not None:
@@ -154,6 +155,16 @@ class Stream:
         """Read exactly the bytes of `array` (contiguous) into it."""
         target = _bytes(array)
         filled = 0
+        if self._read_into is not None:  # straight into the buffer: no bytes object, no second copy
+            while filled < len(target):
+                try:
+                    got = self._read_into(target[filled:])
+                except READ_ERRORS as error:
+                    raise self._fail(f"cannot be read ({_reason(error)})") from None
+                if not got:
+                    raise self._fail("ends early: the file is truncated, or changed while it was read")
+                filled += got
+            return
         while filled < len(target):
             data = self._read_some(min(len(target) - filled, READ_PIECE))
             target[filled : filled + len(data)] = data
@@ -174,6 +185,12 @@ class _SharedFile:
         data = self._f.read(count)
         self._position += len(data)
         return data
+
+    def read_into(self, target: memoryview) -> int:
+        self._f.seek(self._position)
+        got = self._f.readinto(target) or 0
+        self._position += got
+        return got
 
 
 class ArrayFile:
@@ -322,7 +339,7 @@ class ArrayFile:
 
         if entry.member is None:
             shared = _SharedFile(self._file, entry.data_offset + offset)
-            return Stream(shared.read, fail, shared.jump)
+            return Stream(shared.read, fail, shared.jump, shared.read_into)
         assert self._archive is not None
         try:
             member = self._archive.open(entry.member)

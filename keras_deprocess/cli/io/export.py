@@ -2,9 +2,16 @@
 
 Pillow's encoders release the GIL while they compress, so threads encode
 on every core while the main thread reads and restores the next chunk.
-At most ``2 × jobs`` images wait for a thread: memory stays bounded
-whatever the number of images. With one job, images are encoded in the
+At most `capacity` bytes of images wait for a thread (and always
+``2 × jobs`` images may): memory stays bounded whatever the number of
+images. With one job, images are encoded in the
 calling thread, in order.
+
+The queue is bounded by bytes as well as by count: the main thread restores
+a whole chunk (hundreds of images) at a time, so threads that could hold
+only a few images would sit idle while it does. Up to `capacity` bytes of
+images (the chunk budget) wait, so the encoders stay busy through a chunk's
+restore, and memory stays bounded by the budget, not the file.
 
 A worker's error (a full disk) comes back to the main thread at the next
 `submit` or at `finish`; leaving the block waits for every running task
@@ -37,10 +44,11 @@ class EncoderPool:
     Use it as a context manager.
     """
 
-    def __init__(self, jobs: int, done: Callable[[], Any]) -> None:
-        self.jobs, self._done = jobs, done
+    def __init__(self, jobs: int, done: Callable[[], Any], capacity: int = 0) -> None:
+        self.jobs, self._done, self._capacity = jobs, done, capacity
         self._executor = ThreadPoolExecutor(jobs, thread_name_prefix="encode") if jobs > 1 else None
-        self._pending: deque[Future[None]] = deque()
+        self._pending: deque[tuple[Future[None], int]] = deque()
+        self._waiting_bytes = 0
 
     def __enter__(self) -> EncoderPool:
         return self
@@ -49,17 +57,21 @@ class EncoderPool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, task: Callable[[], None]) -> None:
+    def submit(self, task: Callable[[], None], nbytes: int = 0) -> None:
+        """Run `task` on a thread; `nbytes` is what it holds in memory until it is done."""
         if self._executor is None:
             task()
             self._done()
             return
-        while len(self._pending) >= 2 * self.jobs:
+        while len(self._pending) >= 2 * self.jobs and self._waiting_bytes + nbytes > self._capacity:
             self._collect()
-        self._pending.append(self._executor.submit(task))
+        self._pending.append((self._executor.submit(task), nbytes))
+        self._waiting_bytes += nbytes
 
     def _collect(self) -> None:
-        self._pending.popleft().result()
+        future, nbytes = self._pending.popleft()
+        self._waiting_bytes -= nbytes
+        future.result()
         self._done()
 
     def finish(self) -> None:
