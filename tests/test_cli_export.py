@@ -117,7 +117,8 @@ class TestManifest:
         records = [json.loads(line) for line in (tmp_path / "batch_restored" / "manifest.jsonl").open()]
         expected = out_of_gamut(batch, "VGG16").mask.reshape(3, -1).sum(axis=1)
         assert [r["clipped"] for r in records] == expected.tolist()
-        assert expected.tolist()[1] >= 100 and expected.tolist()[0] == 0
+        assert expected[1] >= 100
+        assert expected[0] == 0
         narrow = images(2).astype(np.float32) / 255.0  # [0, 1] data to a [0, 255] spec
         np.save(tmp_path / "narrow.npy", narrow)
         result = cli(
