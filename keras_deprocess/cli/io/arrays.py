@@ -188,7 +188,7 @@ class _SharedFile:
 
     def read_into(self, target: memoryview) -> int:
         self._f.seek(self._position)
-        got = self._f.readinto(target) or 0
+        got = cast(Any, self._f).readinto(target) or 0
         self._position += got
         return got
 
