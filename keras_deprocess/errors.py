@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["DeprocessError", "SpecMismatchWarning", "advise", "listing", "shown", "speaking_cli"]
+__all__ = ["DeprocessError", "SpecMismatchWarning", "advise", "listing", "setting", "shown", "speaking_cli"]
 
 
 class DeprocessError(ValueError):
@@ -75,6 +75,8 @@ CLI_FLAGS = {
     "mode": "--model",
     "data_format": "--data-format",
     "key": "--key",
+    "feature": "--feature",
+    "chunk_mb": "--chunk-mb",
     "l_key": "--l-key",
     "ab_key": "--ab-key",
 }
@@ -102,6 +104,11 @@ def advise(**settings: Any) -> str:
     if on_cli() and all(key in CLI_FLAGS for key in settings):
         return " ".join(_flag(CLI_FLAGS[key], value) for key, value in settings.items())
     return ", ".join(f"{key}={value!r}" for key, value in settings.items())
+
+
+def setting(name: str) -> str:
+    """A setting's name as the interface in use spells it: ``key`` in Python, ``--key`` on the CLI."""
+    return CLI_FLAGS[name] if on_cli() and name in CLI_FLAGS else name
 
 
 def _flag(flag: str, value: Any) -> str:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from keras_deprocess.cli.io.arrays import DEFAULT_CHUNK_BYTES
-from keras_deprocess.cli.library import MODES, PRESETS
+from keras_deprocess.cli.library import DEFAULT_CHUNK_BYTES, MODES, PRESETS
 from keras_deprocess.cli.terminal import ArgumentParser, HelpFormatter
 
 __all__ = [
@@ -80,8 +79,19 @@ def chunk_mb(text: str) -> float:
 
 
 def add_input(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", help=".npy or .npz file of preprocessed images (float16/32/64, rank 3 or 4)")
-    parser.add_argument("--key", help="in a .npz, use only this array")
+    parser.add_argument(
+        "input",
+        help="preprocessed images (float16/32/64, rank 3 or 4): a .npy, .npz, .pt/.pth, .safetensors, "
+        "TFRecord (.tfrecord) or webdataset .tar file, a folder of them, or a quoted glob ('shards/*.tar')",
+    )
+    parser.add_argument(
+        "--key", help="use only the arrays with this key (an .npz member, a .pt or .safetensors tensor)"
+    )
+    parser.add_argument(
+        "--feature",
+        metavar="NAME",
+        help="in TFRecord files, the tf.train.Example feature that holds the image (default: the only one)",
+    )
     parser.add_argument(
         "--data-format",
         choices=["channels_last", "channels_first"],

@@ -16,6 +16,10 @@ from keras_deprocess.checks.mismatch import MISMATCH_SAMPLE_PIXELS, spec_mismatc
 from keras_deprocess.colorization import merge_l_ab, out_of_gamut
 from keras_deprocess.core.config import import_keras, resolve_data_format
 from keras_deprocess.core.spec import PreprocessSpec
+from keras_deprocess.datasets.arrays import DEFAULT_CHUNK_BYTES, ArrayEntry, ArraySource, Piece
+from keras_deprocess.datasets.npy import InputFileError
+from keras_deprocess.datasets.sampling import sample
+from keras_deprocess.datasets.sources import FORMATS, open_arrays
 from keras_deprocess.discovery.auto import detected_spec
 from keras_deprocess.discovery.detect import detect_mode
 from keras_deprocess.errors import DeprocessError, advise, shown, speaking_cli
@@ -26,12 +30,18 @@ from keras_deprocess.registry import MODES, PRESETS, get_spec, list_models
 from keras_deprocess.restore import describe_mismatch, restore_original_image_from_array
 
 __all__ = [
+    "DEFAULT_CHUNK_BYTES",
+    "FORMATS",
     "MISMATCH_SAMPLE_PIXELS",
     "MODES",
     "PRESETS",
+    "ArrayEntry",
+    "ArraySource",
     "DeprocessError",
     "Geometry",
     "GridLayout",
+    "InputFileError",
+    "Piece",
     "PreprocessSpec",
     "__version__",
     "advise",
@@ -45,10 +55,12 @@ __all__ = [
     "list_models",
     "merge_l_ab",
     "naive_view",
+    "open_arrays",
     "out_of_gamut",
     "place_on_original",
     "resolve_data_format",
     "restore_original_image_from_array",
+    "sample",
     "shown",
     "speaking_cli",
     "spec_mismatch",

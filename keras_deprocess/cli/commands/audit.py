@@ -14,8 +14,13 @@ import numpy as np
 
 from keras_deprocess.cli.arguments import add_chunk, add_command, add_input, examples, positive_int
 from keras_deprocess.cli.commands.common import check_fortran, chunk_budget, image_layout
-from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile
-from keras_deprocess.cli.library import audit_batches, resolve_data_format
+from keras_deprocess.cli.library import (
+    ArrayEntry,
+    ArraySource,
+    audit_batches,
+    open_arrays,
+    resolve_data_format,
+)
 from keras_deprocess.cli.terminal import ArgumentParser, safe
 
 __all__ = ["add_parser", "run"]
@@ -61,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     data_format = resolve_data_format(args.data_format)
     budget = chunk_budget(args)
     batches: list[tuple[str, np.ndarray]] = []
-    with ArrayFile(args.input, key=args.key) as source:
+    with open_arrays(args.input, key=args.key, feature=args.feature) as source:
         for entry in source.entries:
             layout = image_layout(source, entry, data_format, None, "audit")
             count = min(args.limit, entry.images)
@@ -79,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FOUND
 
 
-def _first_images(source: ArrayFile, entry: ArrayEntry, row_axis: int, count: int, budget: int) -> np.ndarray:
+def _first_images(
+    source: ArraySource, entry: ArrayEntry, row_axis: int, count: int, budget: int
+) -> np.ndarray:
     """The first `count` images of `entry` in one array, read as the stream's pieces come."""
     images = np.empty((count, *entry.image_shape), entry.dtype.newbyteorder("="))
     for piece in source.pieces(entry, budget, row_axis, stop=count):

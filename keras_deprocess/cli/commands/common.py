@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile, Piece
-from keras_deprocess.cli.library import advise
+from keras_deprocess.cli.library import ArrayEntry, ArraySource, Piece, advise
 
 __all__ = [
     "Layout",
@@ -41,7 +40,12 @@ class Layout:
 
 
 def image_layout(
-    source: ArrayFile, entry: ArrayEntry, data_format: str, channels: int | None, why: str, lab: bool = False
+    source: ArraySource,
+    entry: ArrayEntry,
+    data_format: str,
+    channels: int | None,
+    why: str,
+    lab: bool = False,
 ) -> Layout:
     """The image layout, with the channel count checked (`channels` None: any)."""
     image = entry.image_shape
@@ -81,7 +85,7 @@ def chunk_budget(args: argparse.Namespace) -> int:
     return max(1, int(args.chunk_mb * (1 << 20)))
 
 
-def check_fortran(source: ArrayFile, entry: ArrayEntry, budget: int) -> None:
+def check_fortran(source: ArraySource, entry: ArrayEntry, budget: int) -> None:
     """A Fortran-order array is read whole, so it must fit the budget."""
     if entry.fortran_order and entry.nbytes > budget:
         raise source.error(
@@ -97,7 +101,7 @@ def mib(count: int, unit: bool = True) -> str:
     return f"{text} MiB" if unit else text
 
 
-def check_finite(source: ArrayFile, entry: ArrayEntry, piece: Piece, nothing_written: bool = True) -> None:
+def check_finite(source: ArraySource, entry: ArrayEntry, piece: Piece, nothing_written: bool = True) -> None:
     """Refuse NaN and ±Inf, naming the image; cheap for finite data (one float64 sum)."""
     data = piece.data
     with np.errstate(all="ignore"):

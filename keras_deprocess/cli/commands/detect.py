@@ -15,9 +15,7 @@ import numpy as np
 
 from keras_deprocess.cli.arguments import add_chunk, add_command, add_input, examples, positive_int
 from keras_deprocess.cli.commands.common import chunk_budget, image_layout
-from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile
-from keras_deprocess.cli.io.sampling import sample
-from keras_deprocess.cli.library import detect_mode, resolve_data_format
+from keras_deprocess.cli.library import ArrayEntry, detect_mode, open_arrays, resolve_data_format, sample
 from keras_deprocess.cli.terminal import ArgumentParser, safe
 
 __all__ = ["add_parser", "run"]
@@ -54,7 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     data_format = resolve_data_format(args.data_format)
     budget = chunk_budget(args)
-    with ArrayFile(args.input, key=args.key) as source:
+    with open_arrays(args.input, key=args.key, feature=args.feature) as source:
         layouts = [image_layout(source, e, data_format, 3, "detect") for e in source.entries]
         report: list[tuple[ArrayEntry, int, list[Any]]] = []
         for entry, layout in zip(source.entries, layouts, strict=True):

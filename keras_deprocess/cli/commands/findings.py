@@ -21,16 +21,17 @@ from typing import Any
 import numpy as np
 
 from keras_deprocess.cli.commands.common import Layout
-from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile
-from keras_deprocess.cli.io.sampling import sample
 from keras_deprocess.cli.library import (
     MISMATCH_SAMPLE_PIXELS,
+    ArrayEntry,
+    ArraySource,
     DeprocessError,
     PreprocessSpec,
     describe_mismatch,
     detected_spec,
     get_spec,
     out_of_gamut,
+    sample,
     shown,
     spec_mismatch,
 )
@@ -45,7 +46,7 @@ AUTO_SAMPLE_PIXELS = 1 << 16
 
 def resolve_model(
     args: argparse.Namespace,
-    source: ArrayFile,
+    source: ArraySource,
     entries: list[ArrayEntry],
     layouts: list[Layout],
     budget: int,
@@ -96,7 +97,7 @@ class Findings:
         self._lines: list[str] = []
 
     def add(
-        self, source: ArrayFile, entry: ArrayEntry, preprocessed: np.ndarray, layout: Layout
+        self, source: ArraySource, entry: ArrayEntry, preprocessed: np.ndarray, layout: Layout
     ) -> np.ndarray:
         """Count `preprocessed`'s clipped pixels; check the spec on the array's first piece.
 
@@ -116,7 +117,9 @@ class Findings:
         """What the spec check found in `entry` ('narrow', 'clipped', ...), or None."""
         return self._kinds.get(entry.position)
 
-    def _judge(self, source: ArrayFile, entry: ArrayEntry, preprocessed: np.ndarray, layout: Layout) -> None:
+    def _judge(
+        self, source: ArraySource, entry: ArrayEntry, preprocessed: np.ndarray, layout: Layout
+    ) -> None:
         axis = layout.channel_axis + 1  # the batch's axis
         pixels = np.moveaxis(preprocessed, axis, -1).reshape(-1, preprocessed.shape[axis])
         step = max(1, len(pixels) // MISMATCH_SAMPLE_PIXELS)

@@ -15,11 +15,17 @@ from typing import Any
 import numpy as np
 
 from keras_deprocess.cli.commands.common import Layout
-from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile
 from keras_deprocess.cli.io.atomic import Staging
 from keras_deprocess.cli.io.images import write_image
 from keras_deprocess.cli.io.planning import ArrayOutputs
-from keras_deprocess.cli.library import DeprocessError, Geometry, place_on_original, steps_from_text
+from keras_deprocess.cli.library import (
+    ArrayEntry,
+    ArraySource,
+    DeprocessError,
+    Geometry,
+    place_on_original,
+    steps_from_text,
+)
 from keras_deprocess.cli.terminal import safe
 
 __all__ = ["Placement", "add_original_size"]
@@ -88,7 +94,7 @@ class Placement:
     def output_size(self, layout: Layout) -> tuple[int, int]:
         return self.geometry.original_size if self.geometry is not None else (layout.height, layout.width)
 
-    def check(self, source: ArrayFile, entry: ArrayEntry, layout: Layout, budget: int) -> None:
+    def check(self, source: ArraySource, entry: ArrayEntry, layout: Layout, budget: int) -> None:
         """Images of the geometry's input size, whole within the budget (they are resampled whole)."""
         if self.geometry is None:
             return

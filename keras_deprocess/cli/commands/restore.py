@@ -47,17 +47,19 @@ from keras_deprocess.cli.commands.common import (
 )
 from keras_deprocess.cli.commands.findings import AUTO, Findings, resolve_model
 from keras_deprocess.cli.commands.original import Placement, add_original_size
-from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile
 from keras_deprocess.cli.io.atomic import Staging
 from keras_deprocess.cli.io.export import EncoderPool, default_jobs
 from keras_deprocess.cli.io.images import IMAGE_FORMATS, format_limit, image_sink, write_image
 from keras_deprocess.cli.io.manifest import MANIFEST_NAME, Manifest
 from keras_deprocess.cli.io.planning import NAMINGS, ArrayOutputs, existing_outputs, plan_outputs, safe_stem
 from keras_deprocess.cli.library import (
+    ArrayEntry,
+    ArraySource,
     DeprocessError,
     PreprocessSpec,
     get_spec,
     merge_l_ab,
+    open_arrays,
     resolve_data_format,
     restore_original_image_from_array,
     shown,
@@ -74,16 +76,20 @@ def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
     parser = add_command(
         subparsers,
         "restore",
-        help="write one image file per image of a .npy/.npz",
-        description="Restore every image in a .npy or .npz file and write one image file each, named "
-        "from the file name (npz: the key) and the index, e.g. batch_07.png. All names are planned "
-        "before anything is written: two arrays that would write the same file are an error "
-        "(see --naming). A run is all or nothing: images are written into a hidden folder and moved "
-        "into place only when every image is restored, so an error (NaN in an image, a damaged "
-        "file) or an interruption leaves no image behind. Existing files are kept unless --force "
-        "is given.\n\n" + MEMORY_NOTE,
+        help="write one image file per image of a .npy, .npz, .pt, .safetensors, TFRecord or .tar",
+        description="Restore every image in a file of preprocessed batches (.npy, .npz, .pt/.pth, "
+        ".safetensors, "
+        "TFRecord, webdataset .tar), a folder of them or a glob, and write one image file each, named "
+        "from the file name (or the array's key) and the index, e.g. batch_07.png. All names are planned"
+        " before anything is written: two arrays that would write the same file are an error (see "
+        "--naming). A run is all or nothing: images are written into a hidden folder and moved into "
+        "place only when every image is restored, so an error (NaN in an image, a damaged file) or an "
+        "interruption leaves no image behind. Existing files are kept unless --force is given.\n\n"
+        + MEMORY_NOTE,
         epilog=examples(
             "keras-deprocess restore batch.npy --model VGG16 --out restored/",
+            "keras-deprocess restore batch.pt --model imagenet --data-format channels_first",
+            "keras-deprocess restore 'shards/*.tar' --model clip --manifest --out audit/",
             "keras-deprocess restore dump.npz --model clip --key adversarial --format webp",
             "keras-deprocess restore dump.npz --model tf --naming folders",
             "keras-deprocess restore batch.npy --original-size 300x420 --geometry resize=256,crop=224 --mask",
@@ -163,12 +169,12 @@ def run(args: argparse.Namespace) -> int:
     spec = None if auto else get_spec(args.model)
     data_format = resolve_data_format(args.data_format)
     budget = chunk_budget(args)
-    out_dir = Path(args.out) if args.out else Path(f"{Path(args.input).stem}_restored")
+    out_dir = Path(args.out) if args.out else default_out(args.input)
     merging = args.l_key is not None or args.ab_key is not None
     placing = Placement.from_args(args)
     if merging:
         _check_merge_flags(args, spec)
-    with ArrayFile(args.input, key=None if merging else args.key) as source:
+    with open_arrays(args.input, key=None if merging else args.key, feature=args.feature) as source:
         if merging:
             entries, l_ab = _merge_entries(source, args, data_format, budget)
         else:
@@ -250,6 +256,14 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def default_out(text: str) -> Path:
+    """INPUT-STEM_restored in the current folder; a folder's name for a folder; 'restored' for a glob."""
+    stem = Path(text).stem if not Path(text).is_dir() else Path(text).resolve().name
+    if not stem or set("*?[") & set(stem):
+        return Path("restored")
+    return Path(f"{stem}_restored")
+
+
 def _check_file_count(source_name: str, files: int, cap: int, arrays: int) -> None:
     if files > cap:
         one = " (or --key, to restore one array)" if arrays > 1 else ""
@@ -277,7 +291,7 @@ def _check_merge_flags(args: argparse.Namespace, spec: PreprocessSpec | None) ->
 
 
 def _merge_entries(
-    source: ArrayFile, args: argparse.Namespace, data_format: str, budget: int
+    source: ArraySource, args: argparse.Namespace, data_format: str, budget: int
 ) -> tuple[list[ArrayEntry], tuple[ArrayEntry, ArrayEntry, Layout]]:
     """The L entry (what gets written) and (L, ab, ab's layout), checked against each other."""
     if not source.is_npz:
@@ -309,7 +323,7 @@ def _merge_entries(
 class _Run:
     """What every array of one `restore` run shares: where from, how, and where to."""
 
-    source: ArrayFile
+    source: ArraySource
     spec: PreprocessSpec
     data_format: str
     budget: int

@@ -49,14 +49,16 @@ from keras_deprocess.cli.commands.common import (
     to_channels_last,
 )
 from keras_deprocess.cli.commands.findings import AUTO, Findings, resolve_model
-from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile
 from keras_deprocess.cli.io.atomic import Staging, write_atomically
 from keras_deprocess.cli.io.images import IMAGE_FORMATS, WEBP_MAX_SIDE, WHOLE_IMAGE_MAX_PIXELS, write_image
 from keras_deprocess.cli.library import (
+    ArrayEntry,
+    ArraySource,
     DeprocessError,
     PreprocessSpec,
     get_spec,
     naive_view,
+    open_arrays,
     resolve_data_format,
     restore_original_image_from_array,
     to_rgb,
@@ -117,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     budget = chunk_budget(args)
     output = Path(args.output)
     image_format = _sheet_format(output)
-    with ArrayFile(args.input, key=args.key) as source:
+    with open_arrays(args.input, key=args.key, feature=args.feature) as source:
         chosen: list[tuple[ArrayEntry, Layout, int]] = []
         remaining = args.limit
         for entry in source.entries:
@@ -311,7 +313,7 @@ def _sheet_format(output: Path) -> str:
 def _draw_thumbnails(
     pages: _Pages,
     first_cell: int,
-    source: ArrayFile,
+    source: ArraySource,
     entry: ArrayEntry,
     layout: Layout,
     take: int,

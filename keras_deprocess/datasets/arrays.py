@@ -1,13 +1,11 @@
-"""Reading `.npy`/`.npz` files from elsewhere, within a memory budget the file cannot inflate.
+"""Arrays in files from elsewhere, streamed within a memory budget the file cannot inflate.
 
-- The file is opened once, and an `.npz` archive's member table is read
-  once: time is linear in members.
-- Every header is checked (`npy.read_npy_header`, `npy.check_array`)
-  before any data is read, so a command can refuse a file, or plan all
-  its outputs, from the headers alone.
-- Only what NumPy writes is read from an archive: stored or deflated
-  members, unencrypted. The declared sizes are checked against the header;
-  the data itself is checked as it streams (it may still end early).
+Every format (`.npy`/`.npz`, `.pt`, `.safetensors`, TFRecord, `.tar`
+shards) is read by an `ArraySource`: its headers give `ArrayEntry` records
+(key, shape, dtype) before any data is read, so that a caller can refuse a
+file, or plan all its outputs, from the headers alone; then each entry's
+C-order bytes are read forward through a `Stream`.
+
 - Data streams through one reused buffer of at most the chunk budget:
   chunks of whole images, or bands of rows of one image larger than the
   budget (channels_first images read their channel planes side by side).
@@ -21,27 +19,34 @@
 from __future__ import annotations
 
 import math
-import os
 import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any, cast
 
 import numpy as np
 
-from keras_deprocess.cli.io.npy import InputFileError, check_array, read_npy_header
-from keras_deprocess.cli.library import shown
-from keras_deprocess.cli.terminal import safe
+from keras_deprocess.datasets.npy import InputFileError
+from keras_deprocess.errors import setting, shown
 
-__all__ = ["DEFAULT_CHUNK_BYTES", "ArrayEntry", "ArrayFile", "Piece", "Stream", "native"]
+__all__ = [
+    "DEFAULT_CHUNK_BYTES",
+    "READ_ERRORS",
+    "ArrayEntry",
+    "ArraySource",
+    "Piece",
+    "SharedFile",
+    "Stream",
+    "choose_key",
+    "native",
+    "printable",
+    "reason",
+]
 
 DEFAULT_CHUNK_BYTES = 64 << 20
 READ_PIECE = 1 << 20  # zip members are read in pieces: ZipExtFile.read allocates what it returns
-NUMPY_COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
-ZIP_METHODS = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "deflate64", 93: "zstandard"}
 
 # What reading a zip member can raise besides our own errors: the zip layer,
 # the decompressors, and short or malformed structures.
@@ -75,10 +80,15 @@ def native(raw: np.ndarray, entry: ArrayEntry, shape: tuple[int, ...]) -> np.nda
 
 @dataclass(frozen=True)
 class ArrayEntry:
-    """One array of an input file: the whole `.npy`, or one npz member."""
+    """One array of an input: the whole `.npy`, an npz member, a tensor of a `.pt`, ...
+
+    `position` numbers the arrays of one input (0, 1, ...), so that two
+    arrays with one key stay apart; `data_offset` and `member` say where a
+    format that stores plain bytes keeps them (others ignore them).
+    """
 
     key: str
-    position: int  # the member's position in the archive (0 for a .npy)
+    position: int
     shape: tuple[int, ...]
     dtype: np.dtype[Any]  # as stored, byte order included
     fortran_order: bool
@@ -146,7 +156,7 @@ class Stream:
         try:
             data = self._read(count)
         except READ_ERRORS as error:
-            raise self._fail(f"cannot be read ({_reason(error)})") from None
+            raise self._fail(f"cannot be read ({reason(error)})") from None
         if not data:
             raise self._fail("ends early: the file is truncated, or changed while it was read")
         return data
@@ -160,7 +170,7 @@ class Stream:
                 try:
                     got = self._read_into(target[filled:])
                 except READ_ERRORS as error:
-                    raise self._fail(f"cannot be read ({_reason(error)})") from None
+                    raise self._fail(f"cannot be read ({reason(error)})") from None
                 if not got:
                     raise self._fail("ends early: the file is truncated, or changed while it was read")
                 filled += got
@@ -171,7 +181,7 @@ class Stream:
             filled += len(data)
 
 
-class _SharedFile:
+class SharedFile:
     """A position of its own in a file object that several streams share."""
 
     def __init__(self, f: IO[bytes], position: int) -> None:
@@ -193,42 +203,44 @@ class _SharedFile:
         return got
 
 
-class ArrayFile:
-    """A validated `.npy` or `.npz` file whose arrays can be streamed within a budget.
+class ArraySource:
+    """Arrays of one input (a file, or a set of files), whose data streams within a budget.
 
-    Args:
-        path: The file. `.npz` is recognised by its zip signature, not its name.
-        key: For `.npz`, read only this key.
+    Subclasses read their format's headers into `entries` and give each
+    entry's bytes through `stream`. Use a source as a context manager: it
+    holds its files open.
 
-    Use it as a context manager; it holds the file open.
+    Attributes:
+        name: The input as it is shown in messages (terminal-safe).
+        entries: One `ArrayEntry` per array, in the order they are stored.
+        is_npz: Whether the input names its arrays by key (messages then
+            say which array).
     """
 
-    def __init__(self, path: str | Path, key: str | None = None) -> None:
-        self.path = Path(path)
-        self.name = safe(path)
-        try:
-            self._file: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 (closed by close())
-        except OSError as error:
-            raise InputFileError(f"{self.name}: cannot be read ({_reason(error)})") from None
-        self._archive: zipfile.ZipFile | None = None
-        try:
-            signature = self._file.read(4)
-            self.is_npz = signature in (b"PK\x03\x04", b"PK\x05\x06")
-            self.entries = self._npz_entries(key) if self.is_npz else [self._npy_entry(key)]
-        except BaseException:
-            self.close()
-            raise
+    name: str
+    entries: list[ArrayEntry]
+    is_npz: bool = False
 
-    def __enter__(self) -> ArrayFile:
+    def __enter__(self) -> ArraySource:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
-        if self._archive is not None:
-            self._archive.close()
-        self._file.close()
+        """Close what the source holds open."""
+
+    def stream(self, entry: ArrayEntry, offset: int = 0) -> Stream:
+        """A forward reader of `entry`'s bytes, in its stored order and byte order, from byte `offset`."""
+        raise NotImplementedError
+
+    def locate(self, entry: ArrayEntry) -> tuple[str, str]:
+        """(the file `entry` is in, as given; its key in that file), for a manifest."""
+        return self.path_text, entry.key
+
+    @property
+    def path_text(self) -> str:
+        return str(getattr(self, "path", self.name))
 
     # -- messages ----------------------------------------------------------------
 
@@ -243,111 +255,6 @@ class ArrayFile:
 
     def error(self, entry: ArrayEntry | None, message: str, image: int | None = None) -> InputFileError:
         return InputFileError(f"{self.where(entry, image)}: {message}")
-
-    # -- headers -------------------------------------------------------------------
-
-    def _npy_entry(self, key: str | None) -> ArrayEntry:
-        if key is not None:
-            raise InputFileError(f"{self.name}: is a .npy file, which has no keys; drop --key {shown(key)}")
-        self._file.seek(0)
-        try:
-            header = read_npy_header(self._file.read)
-            check_array(header)
-        except InputFileError as error:
-            raise InputFileError(f"{self.name}: {error}") from None
-        except OSError as error:
-            raise InputFileError(f"{self.name}: cannot be read ({_reason(error)})") from None
-        entry = ArrayEntry(
-            self.path.stem, 0, header.shape, header.dtype, header.fortran_order, header.length, None
-        )
-        available = os.fstat(self._file.fileno()).st_size - header.length
-        if available < entry.nbytes:
-            raise self.error(
-                None,
-                f"is truncated: shape {entry.shape} of {entry.dtype.name} needs {entry.nbytes} bytes "
-                f"of data, the file has {available}",
-            )
-        return entry
-
-    def _npz_entries(self, only: str | None) -> list[ArrayEntry]:
-        self._file.seek(0)
-        try:
-            self._archive = zipfile.ZipFile(self._file)
-            infos = self._archive.infolist()
-        except (*READ_ERRORS, MemoryError) as error:
-            raise InputFileError(f"{self.name}: is not a valid .npz archive ({_reason(error)})") from None
-        entries = []
-        keys: list[str] = []
-        for position, info in enumerate(infos):
-            key = _npy_key(info)
-            if key is None:
-                continue
-            keys.append(key)
-            if only is not None and key != only:
-                continue
-            entries.append(self._member_entry(info, key, position))
-        if only is not None and not entries:
-            listed = ", ".join(shown(k) for k in keys[:20]) + (
-                f" and {len(keys) - 20} more" if len(keys) > 20 else ""
-            )
-            holds = f"it holds {len(keys)}: {listed}" if keys else "it holds none"
-            raise InputFileError(f"{self.name}: has no array named {shown(only)} for --key; {holds}")
-        if not entries:
-            raise InputFileError(f"{self.name}: holds no arrays (no .npy members)")
-        return entries
-
-    def _member_entry(self, info: zipfile.ZipInfo, key: str, position: int) -> ArrayEntry:
-        label = f"{self.name}: array {shown(key)}"
-        if info.flag_bits & 0x1:
-            raise InputFileError(f"{label}: is encrypted; keras-deprocess reads unencrypted .npz files")
-        if info.compress_type not in NUMPY_COMPRESSIONS:
-            method = ZIP_METHODS.get(info.compress_type, f"method {info.compress_type}")
-            raise InputFileError(
-                f"{label}: is compressed with {method}; keras-deprocess reads stored or deflated "
-                "members, as numpy.savez and numpy.savez_compressed write them"
-            )
-        assert self._archive is not None
-        try:
-            with self._archive.open(info) as f:
-                header = read_npy_header(f.read)
-        except InputFileError as error:
-            raise InputFileError(f"{label}: {error}") from None
-        except READ_ERRORS as error:
-            raise InputFileError(f"{label}: cannot be read ({_reason(error)})") from None
-        try:
-            check_array(header)
-        except InputFileError as error:
-            raise InputFileError(f"{label}: {error}") from None
-        entry = ArrayEntry(
-            key, position, header.shape, header.dtype, header.fortran_order, header.length, info
-        )
-        available = info.file_size - header.length
-        if available < entry.nbytes:
-            raise InputFileError(
-                f"{label}: is truncated: shape {entry.shape} of {entry.dtype.name} needs {entry.nbytes} "
-                f"bytes of data, the archive declares {max(available, 0)}"
-            )
-        return entry
-
-    # -- data ----------------------------------------------------------------------
-
-    def stream(self, entry: ArrayEntry, offset: int = 0) -> Stream:
-        """A forward reader of `entry`'s data from byte `offset` of the data."""
-
-        def fail(message: str) -> InputFileError:
-            return self.error(entry, f"data {message}")
-
-        if entry.member is None:
-            shared = _SharedFile(self._file, entry.data_offset + offset)
-            return Stream(shared.read, fail, shared.jump, shared.read_into)
-        assert self._archive is not None
-        try:
-            member = self._archive.open(entry.member)
-        except READ_ERRORS as error:
-            raise fail(f"cannot be read ({_reason(error)})") from None
-        stream = Stream(member.read, fail)
-        stream.skip(entry.data_offset + offset)
-        return stream
 
     def pieces(
         self, entry: ArrayEntry, budget: int, row_axis: int, stop: int | None = None
@@ -407,23 +314,25 @@ class ArrayFile:
         return data if entry.batched else data[None]
 
 
-def _npy_key(info: zipfile.ZipInfo) -> str | None:
-    """The key of a .npy member, or None for any other member.
-
-    zipfile cuts `filename` at a NUL. A name whose ".npy" comes before the
-    NUL ("a.npy\\x00junk") is read as NumPy reads it, by the cut name ("a");
-    one whose ".npy" comes after it keeps the whole name, NUL escaped in
-    messages, so that the member is not hidden.
-    """
-    for name in (info.orig_filename, info.filename):
-        if name.endswith(".npy") and not name.endswith("/"):
-            return name[: -len(".npy")]
-    return None
+def choose_key(keys: list[str], only: str | None) -> str:
+    """Advice for a file of several arrays, one of which cannot be read: take the others by key."""
+    if only is not None or len(keys) < 2:
+        return ""
+    listed = ", ".join(shown(k) for k in keys[:8]) + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
+    return f". It holds {len(keys)} arrays ({listed}): pass {setting('key')} to read one alone"
 
 
-def _reason(error: BaseException) -> str:
+def printable(text: object) -> str:
+    """`text` with every non-printable character escaped as Python's repr does (``\\x1b``, ``\\r``)."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def reason(error: BaseException) -> str:
     """An exception's own words, short and terminal-safe (never a temporary file's name)."""
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
-    text = safe(str(error) or type(error).__name__)
+    text = printable(str(error) or type(error).__name__)
     return text if len(text) <= 100 else text[:99] + "…"

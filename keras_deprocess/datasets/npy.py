@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from keras_deprocess.cli.library import DeprocessError, shown
+from keras_deprocess.errors import DeprocessError, shown
 
 __all__ = ["Header", "InputFileError", "check_array", "read_npy_header"]
 

@@ -5,20 +5,20 @@ the images themselves. Their element offsets are computed from the header
 alone (in the array's own order, C or Fortran), sorted, and read in one pass
 that skips what it does not need, so memory is bounded by the sample and the
 budget whatever the array's size or order: a Fortran-order array, which
-`ArrayFile.pieces` must read whole, is sampled at any size.
+`ArraySource.pieces` must read whole, is sampled at any size.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from keras_deprocess.cli.io.arrays import ArrayEntry, ArrayFile, native
+from keras_deprocess.datasets.arrays import ArrayEntry, ArraySource, native
 
 __all__ = ["sample"]
 
 
 def sample(
-    source: ArrayFile, entry: ArrayEntry, channel_axis: int, limit: int, pixels: int, budget: int
+    source: ArraySource, entry: ArrayEntry, channel_axis: int, limit: int, pixels: int, budget: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Up to `pixels` pixels, evenly spread over the first `limit` images, read as a stream.
 
@@ -51,7 +51,7 @@ def sample(
     return values, np.asarray(image, np.int64)
 
 
-def _gather(source: ArrayFile, entry: ArrayEntry, offsets: np.ndarray, budget: int) -> np.ndarray:
+def _gather(source: ArraySource, entry: ArrayEntry, offsets: np.ndarray, budget: int) -> np.ndarray:
     """The elements at `offsets` (in elements), reading the data once from the start."""
     order = np.argsort(offsets, kind="stable")
     wanted = offsets[order]
