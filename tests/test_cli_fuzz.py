@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cli import Member, npy_header, write_zip
 
-from keras_deprocess.datasets.numpy_files import NumpyFile as ArrayFile
 from keras_deprocess.datasets.npy import InputFileError, check_array, read_npy_header
+from keras_deprocess.datasets.numpy_files import NumpyFile as ArrayFile
 from keras_deprocess.datasets.sampling import sample
 from keras_deprocess.errors import DeprocessError
 

@@ -133,7 +133,7 @@ def test_a_fortran_order_member_is_never_materialized(tmp_path):
 
 def test_the_archive_is_opened_once(tmp_path, monkeypatch, capsys):
     from keras_deprocess.cli import main
-    from keras_deprocess.cli.io import arrays
+    from keras_deprocess.datasets import numpy_files as arrays
 
     np.savez(tmp_path / "many.npz", **{f"k{i}": np.zeros((1, 2, 2, 3), np.float32) for i in range(50)})
     opened: list[object] = []
@@ -157,8 +157,8 @@ def test_the_archive_is_opened_once(tmp_path, monkeypatch, capsys):
 
 
 def _headers_and_plan(path: Path) -> float:
-    from keras_deprocess.datasets.numpy_files import NumpyFile as ArrayFile
     from keras_deprocess.cli.io.planning import existing_outputs, plan_outputs, safe_stem
+    from keras_deprocess.datasets.numpy_files import NumpyFile as ArrayFile
 
     start = time.perf_counter()
     with ArrayFile(path) as source:

@@ -155,6 +155,8 @@ class Stream:
     def _read_some(self, count: int) -> bytes:
         try:
             data = self._read(count)
+        except InputFileError:
+            raise  # a reader's own words: the record, the member
         except READ_ERRORS as error:
             raise self._fail(f"cannot be read ({reason(error)})") from None
         if not data:
@@ -169,6 +171,8 @@ class Stream:
             while filled < len(target):
                 try:
                     got = self._read_into(target[filled:])
+                except InputFileError:
+                    raise
                 except READ_ERRORS as error:
                     raise self._fail(f"cannot be read ({reason(error)})") from None
                 if not got:

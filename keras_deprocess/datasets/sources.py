@@ -70,7 +70,7 @@ def open_file(path: Path, key: str | None, feature: str | None) -> ArraySource:
             f"{printable(path)}: {setting('feature')} chooses a feature of TFRecord files; this is not one "
             f"(its name ends in {', '.join(TFRECORD_SUFFIXES)}): drop {advise(feature=feature)}"
         )
-    if suffix in (".pt", ".pth") or (suffix not in (".npy", ".npz") and _is_torch_archive(path)):
+    if suffix in (".pt", ".pth") or (suffix not in FORMATS and _is_torch_archive(path)):
         return TorchFile(path, key)
     if suffix == ".safetensors":
         return SafetensorsFile(path, key)

@@ -224,9 +224,7 @@ def run(args: argparse.Namespace) -> int:
             with contextlib.ExitStack() as stack:
                 staging = stack.enter_context(Staging(out_dir, force=args.force))
                 progress = stack.enter_context(_progress(args, total))
-                manifest = (
-                    stack.enter_context(Manifest(staging, spec.name, args.input)) if args.manifest else None
-                )
+                manifest = stack.enter_context(Manifest(staging, spec.name)) if args.manifest else None
                 pool = stack.enter_context(EncoderPool(jobs, functools.partial(progress.update, 1), budget))
                 job = _Run(
                     source, spec, data_format, budget, staging, progress, findings, placing, pool, manifest
@@ -360,7 +358,8 @@ class _Run:
 
     def record(self, entry: ArrayEntry, name: str, index: int, clipped: int) -> None:
         if self.manifest is not None:
-            self.manifest.add(name, entry.key, index, clipped, self.findings.kind(entry))
+            file, key = self.source.locate(entry)
+            self.manifest.add(name, file, key, index, clipped, self.findings.kind(entry))
 
 
 def _restore_merged(

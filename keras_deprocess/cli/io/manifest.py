@@ -47,8 +47,8 @@ def manifest_line(
 class Manifest:
     """The manifest of one run, written line by line into `staging`. Use it as a context manager."""
 
-    def __init__(self, staging: Staging, spec: str, source: str) -> None:
-        self._staging, self._spec, self._source = staging, spec, source
+    def __init__(self, staging: Staging, spec: str) -> None:
+        self._staging, self._spec = staging, spec
         self._file: IO[str] | None = None
 
     @staticmethod
@@ -70,10 +70,10 @@ class Manifest:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def add(self, file: str, key: str, index: int, clipped: int, mismatch: str | None) -> None:
+    def add(self, file: str, source: str, key: str, index: int, clipped: int, mismatch: str | None) -> None:
         assert self._file is not None
         try:
-            self._file.write(manifest_line(file, self._source, key, index, self._spec, clipped, mismatch))
+            self._file.write(manifest_line(file, source, key, index, self._spec, clipped, mismatch))
         except OSError as error:
             raise WriteError(describe_os_error(MANIFEST_NAME, error)) from None
 
