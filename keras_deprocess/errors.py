@@ -77,6 +77,9 @@ CLI_FLAGS = {
     "key": "--key",
     "feature": "--feature",
     "chunk_mb": "--chunk-mb",
+    "naming": "--naming",
+    "force": "--force",
+    "out": "--out",
     "l_key": "--l-key",
     "ab_key": "--ab-key",
 }

@@ -1,16 +1,28 @@
 """Restoring preprocessed tensors inside Ray Data pipelines: one machine, or a cluster.
 
 Ray Data moves batches as dicts of NumPy arrays (``batch_format="numpy"``),
-one array per column. `RestoreBatches` is a callable for
-``Dataset.map_batches``: it restores one column of preprocessed tensors to
-uint8 images, channels last, and says per row how many pixels were clipped
-and whether the batch contradicts the spec, so that a pipeline over millions
-of samples is as never-silent as one call. Nothing here imports Ray: the
-callable is plain NumPy, and runs as well outside a pipeline.
+one array per column. The pipeline has three parts:
+
+- `read_arrays` reads any input `keras-deprocess restore` reads (`.npy`,
+  `.npz`, `.pt`, `.safetensors`, TFRecord, `.tar` shards, folders, globs)
+  into a dataset of one row per image, each with the file name the CLI
+  would give it, its source file, key and index;
+- `RestoreBatches`, a callable for ``Dataset.map_batches``, restores one
+  column of preprocessed tensors to uint8 images, channels last, and says
+  per row how many pixels were clipped and whether the batch contradicts
+  the spec;
+- `write_restored` writes each image to its file and the manifest the CLI
+  writes with ``--manifest``: the same files, the same lines.
+
+``ray.data.read_numpy`` and ``Dataset.write_images`` work as well, with
+Ray's own file names. Only `read_arrays` and `write_restored` import Ray:
+`RestoreBatches` is plain NumPy, and runs as well outside a pipeline.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,12 +31,14 @@ from keras_deprocess.checks.mismatch import MISMATCH_SAMPLE_PIXELS, spec_mismatc
 from keras_deprocess.checks.sample import strided_pixels
 from keras_deprocess.colorization import out_of_gamut
 from keras_deprocess.core.config import resolve_data_format
+from keras_deprocess.datasets import open_arrays, read_images
+from keras_deprocess.datasets.naming import MANIFEST_NAME, manifest_line, plan_outputs, safe_stem
 from keras_deprocess.errors import DeprocessError, shown
 from keras_deprocess.frameworks.numpy import NumpyBackend
 from keras_deprocess.images import to_images
 from keras_deprocess.registry import get_spec
 
-__all__ = ["RestoreBatches"]
+__all__ = ["RestoreBatches", "WriteImages", "read_arrays", "write_restored"]
 
 _NUMPY = NumpyBackend()
 
@@ -138,3 +152,194 @@ class RestoreBatches:
         pixels = strided_pixels(_NUMPY, tensors, axis, MISMATCH_SAMPLE_PIXELS).astype(np.float64)
         found = spec_mismatch(pixels[np.isfinite(pixels).all(axis=1)], self.spec)
         return "" if found is None else found.kind
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise DeprocessError(
+            "Ray Data pipelines need Ray, which is not installed. Install it with "
+            "pip install 'keras-deprocess[ray]'."
+        ) from None
+    return ray
+
+
+def read_arrays(
+    path: str | Path,
+    *,
+    key: str | None = None,
+    feature: str | None = None,
+    image_format: str = "png",
+    images_per_task: int = 256,
+) -> Any:
+    """A Ray dataset of one row per image of `path`, read where the tasks run.
+
+    The headers are read here, on the driver (a bad file fails before any
+    task starts), and every output name is planned as ``keras-deprocess
+    restore`` plans it (flat naming; two arrays that would write one file
+    are an error). The images are read by the tasks, `images_per_task` at
+    a time, so the files must be where the workers can read them (a shared
+    file system, or one machine).
+
+    Columns: ``data`` (the preprocessed image, in the file's layout),
+    ``source`` (its file, as given), ``key``, ``index`` (in its array),
+    ``file`` (the name the CLI writes, relative to its output folder) and
+    ``order`` (the CLI's writing order).
+
+    Args:
+        path: A file, folder or glob, as for `keras_deprocess.datasets.open_arrays`.
+        key: Only the arrays with this key.
+        feature: For TFRecord files, the feature that holds the image.
+        image_format: The extension of the planned names: 'png', 'jpg' or 'webp'.
+        images_per_task: Images each read task reads.
+
+    Returns:
+        A ``ray.data.Dataset``.
+
+    Raises:
+        DeprocessError: For a file that cannot be read, or names that collide.
+
+    Example::
+
+        ds = read_arrays("shards/*.tar")
+        ds = ds.map_batches(RestoreBatches("clip"), batch_format="numpy")
+        write_restored(ds, "restored/")
+    """
+    ray = _import_ray()
+    tasks = []
+    with open_arrays(path, key=key, feature=feature) as source:
+        entries = source.entries
+        plans = plan_outputs(
+            ((safe_stem(e.key), e.position, e.images, e.batched) for e in entries),
+            "flat",
+            image_format,
+            lambda i: f"array {shown(entries[i].key)}",
+            source.name,
+        )
+        order = 0
+        for entry, plan in zip(entries, plans, strict=True):
+            file, own_key = source.locate(entry)
+            position = source.own(entry).position
+            for first in range(0, entry.images, max(1, images_per_task)):
+                count = min(images_per_task, entry.images - first)
+                names = [plan.name(first + i) for i in range(count)]
+                tasks.append(
+                    {
+                        "path": os.path.abspath(file),
+                        "source": file,
+                        "key": own_key,
+                        "filter": key,
+                        "position": position,
+                        "feature": feature,
+                        "first": first,
+                        "names": names,
+                        "order": order,
+                    }
+                )
+                order += count
+    return ray.data.from_items(tasks).flat_map(_read_task)
+
+
+def _read_task(task: dict[str, Any]) -> list[dict[str, Any]]:
+    """On a worker: the images of one task, one row each."""
+    with open_arrays(task["path"], key=task["filter"], feature=task["feature"]) as source:
+        entry = _entry(source, task["position"])
+        images = read_images(source, entry, task["first"], len(task["names"]))
+    return [
+        {
+            "data": image,
+            "source": task["source"],
+            "key": task["key"],
+            "index": task["first"] + i,
+            "file": name,
+            "order": task["order"] + i,
+        }
+        for i, (image, name) in enumerate(zip(images, task["names"], strict=True))
+    ]
+
+
+def _entry(source: Any, position: int) -> Any:
+    for entry in source.entries:
+        if entry.position == position:
+            return entry
+    raise DeprocessError(f"{source.name}: changed since it was planned; run the pipeline again")
+
+
+class WriteImages:
+    """A `Dataset.map_batches` callable: each row's uint8 image to ``out_dir / row['file']``.
+
+    The image is encoded by Pillow as the CLI encodes it (PNG and lossless
+    WebP keep every pixel; JPEG at quality 95), so the files are the CLI's,
+    byte for byte. Returns, per row, its ``order`` and its manifest
+    ``line`` (see `keras_deprocess.datasets.naming.manifest_line`).
+    """
+
+    def __init__(self, out_dir: str | os.PathLike[str], spec: str, column: str = "data") -> None:
+        self.out_dir, self.spec, self.column = Path(out_dir), spec, column
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        from PIL import Image
+
+        lines = []
+        for i, name in enumerate(batch["file"]):
+            image = np.asarray(batch[self.column][i], np.uint8)
+            if image.ndim == 3 and image.shape[-1] == 1:
+                image = image[..., 0]
+            target = self.out_dir / str(name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            suffix = target.suffix.lower()
+            picture = Image.fromarray(np.ascontiguousarray(image))
+            if suffix == ".webp":
+                picture.save(target, format="WEBP", lossless=True)
+            elif suffix == ".jpg":
+                picture.save(target, format="JPEG", quality=95)
+            else:
+                picture.save(target, format="PNG")
+            clipped = int(batch["clipped"][i]) if "clipped" in batch else 0
+            mismatch = str(batch["mismatch"][i]) if "mismatch" in batch else ""
+            lines.append(
+                manifest_line(
+                    str(name),
+                    str(batch["source"][i]),
+                    str(batch["key"][i]),
+                    int(batch["index"][i]),
+                    self.spec,
+                    clipped,
+                    mismatch,
+                )
+            )
+        return {"order": np.asarray(batch["order"], np.int64), "line": np.asarray(lines, dtype=object)}
+
+
+def write_restored(dataset: Any, out_dir: str | os.PathLike[str], *, spec: str, force: bool = False) -> int:
+    """Write every restored image of `dataset` to `out_dir`, and ``manifest.jsonl`` beside them.
+
+    The dataset comes from `read_arrays` and `RestoreBatches` (its
+    ``file``, ``source``, ``key``, ``index``, ``order``, ``clipped`` and
+    ``mismatch`` columns). The images are written by the tasks; the
+    manifest, in the CLI's order, by the driver. Unlike the CLI, a failed
+    pipeline may leave some images written: Ray retries tasks, and the
+    manifest appears only when every image is written.
+
+    Args:
+        dataset: A ``ray.data.Dataset``.
+        out_dir: The output folder (made if missing).
+        spec: The spec's name for the manifest (``RestoreBatches(...).spec.name``).
+        force: Overwrite an existing manifest.
+
+    Returns:
+        The number of images written.
+    """
+    out = Path(os.path.abspath(out_dir))  # the workers run elsewhere: never relative to their folder
+    manifest = out / MANIFEST_NAME
+    if manifest.exists() and not force:
+        raise DeprocessError(f"{manifest}: exists; pass force=True to overwrite it.")
+    out.mkdir(parents=True, exist_ok=True)
+    written = dataset.map_batches(WriteImages(out, spec), batch_format="numpy")
+    rows = sorted((int(row["order"]), str(row["line"])) for row in written.iter_rows())
+    temporary = manifest.with_name(f".{MANIFEST_NAME}.part")
+    with open(temporary, "w", encoding="utf-8", newline="\n") as f:
+        f.writelines(line for _, line in rows)
+    os.replace(temporary, manifest)
+    return len(rows)

@@ -370,7 +370,7 @@ def test_hostile_npz_keys_cannot_escape_the_output_folder(tmp_path):
     "key", ["../x", "/etc/passwd", "a\x00b", "..", ".hidden", "C:\\win", "ok_name", "sp ace", "ü", ""]
 )
 def test_safe_stem(key):
-    from keras_deprocess.cli.io.planning import safe_stem
+    from keras_deprocess.datasets.naming import safe_stem
 
     stem = safe_stem(key)
     assert stem

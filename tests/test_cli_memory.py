@@ -157,7 +157,7 @@ def test_the_archive_is_opened_once(tmp_path, monkeypatch, capsys):
 
 
 def _headers_and_plan(path: Path) -> float:
-    from keras_deprocess.cli.io.planning import existing_outputs, plan_outputs, safe_stem
+    from keras_deprocess.datasets.naming import existing_outputs, plan_outputs, safe_stem
     from keras_deprocess.datasets.numpy_files import NumpyFile as ArrayFile
 
     start = time.perf_counter()

@@ -109,3 +109,26 @@ class TestInALocalRayCluster:
         decoded = [np.asarray(Image.open(path)) for path in written]
         for photo in PHOTO:
             assert sum(bool((image == photo).all()) for image in decoded) == 1
+
+    def test_the_same_files_and_manifest_as_the_cli(self, ray_cluster, tmp_path, monkeypatch):
+        """read_arrays → RestoreBatches → write_restored writes what `restore --manifest` writes."""
+        torch = pytest.importorskip("torch")
+        from keras_deprocess.cli import main
+        from keras_deprocess.ray_data import read_arrays, write_restored
+
+        (tmp_path / "in").mkdir()
+        np.save(tmp_path / "in" / "a.npy", forward(PHOTO, "ResNet50"))
+        drifting = forward(PHOTO[:2], "ResNet50")
+        drifting[1, :5, :5] += 300.0  # 25 clipped pixels in one image
+        torch.save({"images": torch.from_numpy(drifting)}, tmp_path / "in" / "b.pt")
+        monkeypatch.chdir(tmp_path)
+        assert main(["restore", "in", "--model", "ResNet50", "--manifest", "--out", "cli", "--quiet"]) == 0
+        restore = RestoreBatches("ResNet50")
+        ds = read_arrays("in", images_per_task=2).map_batches(restore, batch_format="numpy", batch_size=8)
+        assert write_restored(ds, "ray", spec=restore.spec.name) == 5
+        cli_files = {p.name: p.read_bytes() for p in (tmp_path / "cli").iterdir()}
+        ray_files = {p.name: p.read_bytes() for p in (tmp_path / "ray").iterdir()}
+        assert sorted(cli_files) == sorted(ray_files)
+        assert cli_files == ray_files  # the images byte for byte, and the manifest line for line
+        lines = (tmp_path / "ray" / "manifest.jsonl").read_text().splitlines()
+        assert [line.count('"clipped": 25') for line in lines] == [0, 0, 0, 0, 1]

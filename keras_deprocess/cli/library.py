@@ -17,6 +17,15 @@ from keras_deprocess.colorization import merge_l_ab, out_of_gamut
 from keras_deprocess.core.config import import_keras, resolve_data_format
 from keras_deprocess.core.spec import PreprocessSpec
 from keras_deprocess.datasets.arrays import DEFAULT_CHUNK_BYTES, ArrayEntry, ArraySource, Piece
+from keras_deprocess.datasets.naming import (
+    MANIFEST_NAME,
+    NAMINGS,
+    ArrayOutputs,
+    existing_outputs,
+    manifest_line,
+    plan_outputs,
+    safe_stem,
+)
 from keras_deprocess.datasets.npy import InputFileError
 from keras_deprocess.datasets.sampling import sample
 from keras_deprocess.datasets.sources import FORMATS, open_arrays
@@ -32,10 +41,13 @@ from keras_deprocess.restore import describe_mismatch, restore_original_image_fr
 __all__ = [
     "DEFAULT_CHUNK_BYTES",
     "FORMATS",
+    "MANIFEST_NAME",
     "MISMATCH_SAMPLE_PIXELS",
     "MODES",
+    "NAMINGS",
     "PRESETS",
     "ArrayEntry",
+    "ArrayOutputs",
     "ArraySource",
     "DeprocessError",
     "Geometry",
@@ -50,16 +62,20 @@ __all__ = [
     "describe_mismatch",
     "detect_mode",
     "detected_spec",
+    "existing_outputs",
     "get_spec",
     "import_keras",
     "list_models",
+    "manifest_line",
     "merge_l_ab",
     "naive_view",
     "open_arrays",
     "out_of_gamut",
     "place_on_original",
+    "plan_outputs",
     "resolve_data_format",
     "restore_original_image_from_array",
+    "safe_stem",
     "sample",
     "shown",
     "speaking_cli",

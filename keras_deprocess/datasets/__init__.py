@@ -17,12 +17,21 @@ from typing import NamedTuple
 
 import numpy as np
 
-from keras_deprocess.datasets.arrays import ArrayEntry, ArraySource
+from keras_deprocess.datasets.arrays import ArrayEntry, ArraySource, native
 from keras_deprocess.datasets.npy import InputFileError
 from keras_deprocess.datasets.sources import FORMATS, open_arrays
 from keras_deprocess.errors import DeprocessError, setting
 
-__all__ = ["FORMATS", "ArrayEntry", "ArraySource", "Batch", "InputFileError", "iter_batches", "open_arrays"]
+__all__ = [
+    "FORMATS",
+    "ArrayEntry",
+    "ArraySource",
+    "Batch",
+    "InputFileError",
+    "iter_batches",
+    "open_arrays",
+    "read_images",
+]
 
 
 class Batch(NamedTuple):
@@ -74,3 +83,18 @@ def iter_batches(
             whole = max(budget, entry.image_bytes)
             for piece in source.pieces(entry, whole, 0):
                 yield Batch(file, own_key, piece.first, piece.data.copy())
+
+
+def read_images(source: ArraySource, entry: ArrayEntry, first: int, count: int) -> np.ndarray:
+    """Images ``first`` to ``first + count - 1`` of `entry`, (count, ...) in the file's layout, owned.
+
+    Reads only those images' bytes (a Fortran-order array is read whole:
+    its images are not stored one after another).
+    """
+    count = max(0, min(count, entry.images - first))
+    if entry.fortran_order:
+        whole = next(iter(source.pieces(entry, entry.nbytes, 0))).data
+        return np.array(whole[first : first + count])
+    raw = np.empty(count * entry.image_bytes, np.uint8)
+    source.stream(entry, first * entry.image_bytes).fill(raw)
+    return native(raw, entry, (count, *entry.image_shape))

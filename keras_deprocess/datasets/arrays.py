@@ -238,6 +238,10 @@ class ArraySource:
         """A forward reader of `entry`'s bytes, in its stored order and byte order, from byte `offset`."""
         raise NotImplementedError
 
+    def own(self, entry: ArrayEntry) -> ArrayEntry:
+        """`entry` as its own file knows it (an input of many files renames and renumbers)."""
+        return entry
+
     def locate(self, entry: ArrayEntry) -> tuple[str, str]:
         """(the file `entry` is in, as given; its key in that file), for a manifest."""
         return self.path_text, entry.key

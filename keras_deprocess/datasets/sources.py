@@ -167,6 +167,9 @@ class ArraySet(ArraySource):
             parts.append(f"image {image}")
         return name + (": " + ", ".join(parts) if parts else "")
 
+    def own(self, entry: ArrayEntry) -> ArrayEntry:
+        return self._where[entry.position][1]
+
     def locate(self, entry: ArrayEntry) -> tuple[str, str]:
         index, own = self._where[entry.position]
         return str(self._files[index]), own.key

@@ -17,9 +17,9 @@ import numpy as np
 from keras_deprocess.cli.commands.common import Layout
 from keras_deprocess.cli.io.atomic import Staging
 from keras_deprocess.cli.io.images import write_image
-from keras_deprocess.cli.io.planning import ArrayOutputs
 from keras_deprocess.cli.library import (
     ArrayEntry,
+    ArrayOutputs,
     ArraySource,
     DeprocessError,
     Geometry,

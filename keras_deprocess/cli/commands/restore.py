@@ -50,18 +50,23 @@ from keras_deprocess.cli.commands.original import Placement, add_original_size
 from keras_deprocess.cli.io.atomic import Staging
 from keras_deprocess.cli.io.export import EncoderPool, default_jobs
 from keras_deprocess.cli.io.images import IMAGE_FORMATS, format_limit, image_sink, write_image
-from keras_deprocess.cli.io.manifest import MANIFEST_NAME, Manifest
-from keras_deprocess.cli.io.planning import NAMINGS, ArrayOutputs, existing_outputs, plan_outputs, safe_stem
+from keras_deprocess.cli.io.manifest import Manifest
 from keras_deprocess.cli.library import (
+    MANIFEST_NAME,
+    NAMINGS,
     ArrayEntry,
+    ArrayOutputs,
     ArraySource,
     DeprocessError,
     PreprocessSpec,
+    existing_outputs,
     get_spec,
     merge_l_ab,
     open_arrays,
+    plan_outputs,
     resolve_data_format,
     restore_original_image_from_array,
+    safe_stem,
     shown,
 )
 from keras_deprocess.cli.terminal import ArgumentParser, safe, say

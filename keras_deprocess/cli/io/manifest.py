@@ -15,33 +15,14 @@ the staging folder and moved into place with the images: all or nothing.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import IO
 
 from keras_deprocess.cli.io.atomic import Staging, WriteError, describe_os_error
-from keras_deprocess.cli.library import DeprocessError
+from keras_deprocess.cli.library import MANIFEST_NAME, DeprocessError, manifest_line
 from keras_deprocess.cli.terminal import safe
 
-__all__ = ["MANIFEST_NAME", "Manifest", "manifest_line"]
-
-MANIFEST_NAME = "manifest.jsonl"
-
-
-def manifest_line(
-    file: str, source: str, key: str, index: int, spec: str, clipped: int, mismatch: str | None
-) -> str:
-    """One line of a manifest, newline included: the same fields, in the same order, for every writer."""
-    record = {
-        "file": file,
-        "source": source,
-        "key": key,
-        "index": index,
-        "spec": spec,
-        "clipped": clipped,
-        "mismatch": mismatch or None,
-    }
-    return json.dumps(record) + "\n"
+__all__ = ["MANIFEST_NAME", "Manifest"]
 
 
 class Manifest:

@@ -24,16 +24,27 @@ with or without --force: one array would overwrite the other's images.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from keras_deprocess.cli.library import DeprocessError, shown
-from keras_deprocess.cli.terminal import safe as _safe
+from keras_deprocess.datasets.arrays import printable as _safe
+from keras_deprocess.errors import DeprocessError, advise, setting, shown
 
-__all__ = ["NAMINGS", "ArrayOutputs", "existing_outputs", "plan_outputs", "safe_stem"]
+__all__ = [
+    "MANIFEST_NAME",
+    "NAMINGS",
+    "ArrayOutputs",
+    "existing_outputs",
+    "manifest_line",
+    "plan_outputs",
+    "safe_stem",
+]
+
+MANIFEST_NAME = "manifest.jsonl"
 
 NAMINGS = ("flat", "folders", "numbered")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+|\.{2,}")
@@ -135,14 +146,17 @@ def plan_outputs(
     if clash is not None:
         a, b, example = clash
         if naming == "flat" and plans[a].prefix.lower() != plans[b].prefix.lower():
-            advice = "pass --naming folders (one sub-folder per array) or --naming numbered"
+            advice = (
+                f"pass {advise(naming='folders')} (one sub-folder per array) or {advise(naming='numbered')}"
+            )
         elif naming != "numbered":
-            advice = "pass --naming numbered (it numbers the arrays by their place in the file)"
+            advice = f"pass {advise(naming='numbered')} (it numbers the arrays by their place in the input)"
         else:
             advice = "rename the arrays"
         raise DeprocessError(
             f"{source + ': ' if source else ''}{describe(a)} and {describe(b)} would both write "
-            f"{shown(example)}; one would overwrite the other's images, with or without --force. "
+            f"{shown(example)}; one would overwrite the other's images, with or without "
+            f"{setting('force')}. "
             f"To keep both, {advice}."
         )
     return plans
@@ -224,6 +238,22 @@ def existing_outputs(out_dir: Path, plans: Sequence[ArrayOutputs]) -> tuple[int,
             continue
         except OSError as error:
             raise DeprocessError(
-                f"{_safe(directory)}: cannot be listed ({error.strerror}); pick another --out."
+                f"{_safe(directory)}: cannot be listed ({error.strerror}); pick another {setting('out')}."
             ) from None
     return count, example, blocking
+
+
+def manifest_line(
+    file: str, source: str, key: str, index: int, spec: str, clipped: int, mismatch: str | None
+) -> str:
+    """One line of a manifest, newline included: the same fields, in the same order, for every writer."""
+    record = {
+        "file": file,
+        "source": source,
+        "key": key,
+        "index": index,
+        "spec": spec,
+        "clipped": clipped,
+        "mismatch": mismatch or None,
+    }
+    return json.dumps(record) + "\n"
