@@ -177,6 +177,23 @@ def test_the_router_follows_its_table():
     assert engine_for(Plan.forward(get_spec("caffe"), 3, "float32"), large) == "blocked"
 
 
+def test_host_engine_routes_host_arrays_to_the_blocked_engine_in_its_block():
+    from keras_deprocess.engines import host_engine
+
+    plan = Plan.inverse(get_spec("caffe"), 3, "uint8")
+    large = aligned(
+        every_value_batch().astype(np.float32).repeat(1 + THRESHOLDS["numba"] // 3 // 256**2, axis=0)
+    )
+    routed = engine_for(plan, large)
+    with host_engine("blocked"):
+        assert engine_for(plan, large) == "blocked"
+        inside = run(plan, large)
+    assert engine_for(plan, large) == routed  # only inside the block
+    np.testing.assert_array_equal(inside, run(plan, large))
+    with pytest.raises(ValueError, match="host_engine takes 'blocked'"), host_engine("numba"):
+        pass
+
+
 def test_a_named_engine_refuses_what_it_cannot_take():
     plan = Plan.inverse(get_spec("caffe"), 3, "uint8")
     with pytest.raises(EngineRefused):

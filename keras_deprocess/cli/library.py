@@ -31,6 +31,7 @@ from keras_deprocess.datasets.sampling import sample
 from keras_deprocess.datasets.sources import FORMATS, open_arrays
 from keras_deprocess.discovery.auto import detected_spec
 from keras_deprocess.discovery.detect import detect_mode
+from keras_deprocess.engines import host_engine
 from keras_deprocess.errors import DeprocessError, advise, shown, speaking_cli
 from keras_deprocess.geometry import Geometry, place_on_original
 from keras_deprocess.geometry.handles import steps_from_text
@@ -64,6 +65,7 @@ __all__ = [
     "detected_spec",
     "existing_outputs",
     "get_spec",
+    "host_engine",
     "import_keras",
     "list_models",
     "manifest_line",

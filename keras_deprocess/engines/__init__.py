@@ -16,7 +16,16 @@ from keras_deprocess.engines.router import (
     EngineRefused,
     describe_host_engine,
     engine_for,
+    host_engine,
     run,
 )
 
-__all__ = ["ENGINES", "THRESHOLDS", "EngineRefused", "describe_host_engine", "engine_for", "run"]
+__all__ = [
+    "ENGINES",
+    "THRESHOLDS",
+    "EngineRefused",
+    "describe_host_engine",
+    "engine_for",
+    "host_engine",
+    "run",
+]
