@@ -156,7 +156,8 @@ def ray_pipeline(path: Path, out: Path) -> float:
         "ray.data.DataContext.get_current().enable_progress_bars = False;"
         "from keras_deprocess.ray_data import RestoreBatches, read_arrays, write_restored;"
         "t = time.perf_counter(); r = RestoreBatches('VGG16');"
-        "ds = read_arrays(sys.argv[1], images_per_task=64).map_batches(r, batch_format='numpy', batch_size=64);"
+        "ds = read_arrays(sys.argv[1], images_per_task=64);"
+        "ds = ds.map_batches(r, batch_format='numpy', batch_size=64);"
         "write_restored(ds, sys.argv[2], spec=r.spec.name); print(time.perf_counter() - t)"
     )
     result = subprocess.run(
@@ -176,7 +177,8 @@ def main() -> None:
     args = parser.parse_args()
     jobs = default_jobs()
     print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs ({jobs} usable), Python {platform.python_version()}"
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs ({jobs} usable), "
+        f"Python {platform.python_version()}"
     )
     images = photo_like(args.images)
     batch = preprocess_input(images.astype(np.float32), "VGG16")
