@@ -358,3 +358,23 @@ class TestFuzzedFiles:
                             assert piece.data.dtype.kind == "f"
             except InputFileError:
                 pass
+
+
+class TestHostilePickles:
+    def test_shared_and_self_holding_containers_cost_no_time(self, tmp_path):
+        shared: list = [torch.zeros(1, 2, 2, 3)]
+        for _ in range(30):  # 2^30 paths through 31 lists
+            shared = [shared, shared]
+        loop: list = []
+        loop.append(loop)
+        torch.save({"deep": shared, "loop": loop}, tmp_path / "dag.pt")
+        read = read_all(tmp_path / "dag.pt")
+        assert len(read) == 1  # the one tensor, once
+
+    def test_nesting_beyond_the_limit_is_refused(self, tmp_path):
+        value: object = torch.zeros(1, 2, 2, 3)
+        for _ in range(40):
+            value = [value]
+        torch.save(value, tmp_path / "deep.pt")
+        with pytest.raises(InputFileError, match="nests more than 32 containers deep"):
+            open_arrays(tmp_path / "deep.pt")

@@ -168,7 +168,7 @@ class TarShard(ArraySource):
             raise InputFileError(f"{label}: is truncated")
         loaded = load_weights_only(torch, io.BytesIO(data), label)
         tensors = {}
-        for key, tensor in torch_tensors(torch, loaded, ""):
+        for key, tensor in torch_tensors(torch, loaded, "", label):
             dtype = numpy_dtype(torch, tensor, f"{label}: tensor {shown(key)}")
             tensors[key] = (dtype, tuple(int(d) for d in tensor.shape), tensor)
         self._loaded = (offset, {k: v[2] for k, v in tensors.items()})

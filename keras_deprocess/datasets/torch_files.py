@@ -46,6 +46,8 @@ from keras_deprocess.errors import setting, shown
 __all__ = ["TorchFile", "import_torch", "numpy_dtype", "torch_tensors"]
 
 _RECORD = re.compile(r"[^/]+/data/[0-9]+")
+MAX_DEPTH = 32
+MAX_VALUES = 1_000_000
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
 
 
@@ -75,20 +77,33 @@ def numpy_dtype(torch: Any, tensor: Any, label: str) -> np.dtype[Any]:
         ) from None
 
 
-def torch_tensors(torch: Any, loaded: Any, stem: str) -> Iterator[tuple[str, Any]]:
-    """(key, tensor) for every tensor in what ``torch.load`` gave, in its order."""
+def torch_tensors(torch: Any, loaded: Any, stem: str, label: str = "") -> Iterator[tuple[str, Any]]:
+    """(key, tensor) for every tensor in what ``torch.load`` gave, in its order.
 
-    def walk(value: Any, key: str) -> Iterator[tuple[str, Any]]:
+    A pickle can nest containers deeply, share one container many times
+    (2^50 paths from a few hundred bytes) or hold itself: containers are
+    visited once each, at most `MAX_DEPTH` deep and `MAX_VALUES` in all.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[Any, str, int]] = [(loaded, "", 0)]
+    visited = 0
+    while stack:
+        value, key, depth = stack.pop()
+        visited += 1
+        if visited > MAX_VALUES or depth > MAX_DEPTH:
+            raise InputFileError(
+                f"{label or stem}: nests more than {MAX_DEPTH} containers deep or holds more than "
+                f"{MAX_VALUES:,} values; save the tensors in one dict: torch.save({{'images': batch}}, path)"
+            )
         if isinstance(value, torch.Tensor):
             yield key or stem, value
-        elif isinstance(value, dict):
-            for name, item in value.items():
-                yield from walk(item, f"{key}.{name}" if key else str(name))
-        elif isinstance(value, (list, tuple)):
-            for index, item in enumerate(value):
-                yield from walk(item, f"{key}.{index}" if key else str(index))
-
-    yield from walk(loaded, "")
+            continue
+        if not isinstance(value, (dict, list, tuple)) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        children = [(item, f"{key}.{name}" if key else str(name), depth + 1) for name, item in items]
+        stack.extend(reversed(children))  # popped in their own order
 
 
 def load_weights_only(torch: Any, source: Any, label: str, **options: Any) -> Any:
@@ -151,7 +166,7 @@ class TorchFile(ArraySource):
             )
         records = self._records()
         loaded = load_weights_only(torch, str(self.path), self.name, mmap=True)
-        tensors = list(torch_tensors(torch, loaded, self.path.stem))
+        tensors = list(torch_tensors(torch, loaded, self.path.stem, self.name))
         del loaded
         if not tensors:
             raise InputFileError(f"{self.name}: holds no tensors")
