@@ -114,7 +114,8 @@ def add_parser(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
         choices=IMAGE_FORMATS,
         default="png",
         metavar="FORMAT",
-        help="png (default, any size, streamed by rows), jpg (at most 16.8 megapixels an image) "
+        help="png (default, any size: images over --chunk-mb are streamed by rows), jpg (at most "
+        "16.8 megapixels an image) "
         "or webp (lossless, at most 4.2 megapixels)",
     )
     parser.add_argument(
