@@ -91,9 +91,8 @@ class TarShard(ArraySource):
                     info = archive.next()
                 except (tarfile.TarError, *READ_ERRORS) as error:
                     raise InputFileError(f"{self.name}: is a damaged .tar ({reason(error)})") from None
-                cast(
-                    Any, archive
-                ).members.clear()  # tarfile keeps every header it read: we keep our own, smaller
+                # tarfile keeps every header it has read; ours are smaller, and kept once.
+                cast(Any, archive).members.clear()
                 if info is None:
                     break
                 if not info.isfile() or not info.name.endswith(ARRAY_SUFFIXES):
