@@ -239,6 +239,11 @@ class TestTFRecordFiles:
         with pytest.raises(InputFileError, match="truncated, or not a TFRecord file"):
             open_arrays(tmp_path / "huge.tfrecord")
 
+    def test_a_record_without_a_channel_axis_is_refused(self, tmp_path):
+        save_tfrecord(tmp_path / "gray.tfrecord", preprocessed(2)[..., 0])
+        with pytest.raises(InputFileError, match=r"expected one image \(H, W, C\) or a batch"):
+            open_arrays(tmp_path / "gray.tfrecord")
+
     def test_feature_is_refused_for_other_formats(self, tmp_path):
         np.save(tmp_path / "b.npy", preprocessed(1))
         with pytest.raises(InputFileError, match="feature chooses a feature of TFRecord files"):

@@ -144,9 +144,14 @@ class TFRecordFile(ArraySource):
         self._decode = self._decoder(features)
         first = self._decode(example, 0)
         shape = first.shape
-        images = len(self._offsets) * (shape[0] if first.ndim == 4 else 1)
-        full = (images, *shape[-3:]) if first.ndim in (3, 4) else (len(self._offsets), *shape)
         label = f"{self.name}: feature {shown(self._feature)}"
+        if first.ndim not in (3, 4):
+            raise InputFileError(
+                f"{label}: record 0 holds shape {shape}; expected one image (H, W, C) or a batch "
+                "(N, H, W, C) per record. Save a channel axis with each image."
+            )
+        images = len(self._offsets) * (shape[0] if first.ndim == 4 else 1)
+        full = (images, *shape[-3:])
         try:
             check_array(Header(full, first.dtype, False, 0))
         except InputFileError as error:
