@@ -202,9 +202,9 @@ def read_arrays(
 
     Example::
 
-        ds = read_arrays("shards/*.tar")
-        ds = ds.map_batches(RestoreBatches("clip"), batch_format="numpy")
-        write_restored(ds, "restored/")
+        restore = RestoreBatches("clip", data_format="channels_first")
+        ds = read_arrays("shards/*.tar").map_batches(restore, batch_format="numpy")
+        write_restored(ds, "restored/", spec=restore.spec.name)
     """
     ray = _import_ray()
     tasks = []
@@ -290,12 +290,15 @@ class WriteImages:
             target.parent.mkdir(parents=True, exist_ok=True)
             suffix = target.suffix.lower()
             picture = Image.fromarray(np.ascontiguousarray(image))
+            # Whole or absent: a task killed mid-write leaves a hidden part, never a cut image.
+            part = target.with_name(f".{target.name}.{os.getpid()}.part")
             if suffix == ".webp":
-                picture.save(target, format="WEBP", lossless=True)
+                picture.save(part, format="WEBP", lossless=True)
             elif suffix == ".jpg":
-                picture.save(target, format="JPEG", quality=95)
+                picture.save(part, format="JPEG", quality=95)
             else:
-                picture.save(target, format="PNG")
+                picture.save(part, format="PNG")
+            os.replace(part, target)
             clipped = int(batch["clipped"][i]) if "clipped" in batch else 0
             mismatch = str(batch["mismatch"][i]) if "mismatch" in batch else ""
             lines.append(
@@ -324,17 +327,24 @@ def write_restored(dataset: Any, out_dir: str | os.PathLike[str], *, spec: str, 
 
     Args:
         dataset: A ``ray.data.Dataset``.
-        out_dir: The output folder (made if missing).
+        out_dir: The output folder: new or empty (made if missing), or
+            anything with `force`.
         spec: The spec's name for the manifest (``RestoreBatches(...).spec.name``).
-        force: Overwrite an existing manifest.
+        force: Write into a folder that holds files, overwriting the images
+            and manifest this pipeline writes.
 
     Returns:
         The number of images written.
     """
     out = Path(os.path.abspath(out_dir))  # the workers run elsewhere: never relative to their folder
     manifest = out / MANIFEST_NAME
-    if manifest.exists() and not force:
-        raise DeprocessError(f"{manifest}: exists; pass force=True to overwrite it.")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise DeprocessError(
+            f"Expected an empty or new out_dir for write_restored. Received {shown(str(out_dir))}, which "
+            "holds files. Pick another folder, or pass force=True to overwrite what the pipeline writes."
+        )
+    if out.exists() and not out.is_dir():
+        raise DeprocessError(f"Expected a folder for out_dir. Received {shown(str(out_dir))}, a file.")
     out.mkdir(parents=True, exist_ok=True)
     written = dataset.map_batches(WriteImages(out, spec), batch_format="numpy")
     rows = sorted((int(row["order"]), str(row["line"])) for row in written.iter_rows())

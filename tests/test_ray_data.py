@@ -132,3 +132,7 @@ class TestInALocalRayCluster:
         assert cli_files == ray_files  # the images byte for byte, and the manifest line for line
         lines = (tmp_path / "ray" / "manifest.jsonl").read_text().splitlines()
         assert [line.count('"clipped": 25') for line in lines] == [0, 0, 0, 0, 1]
+        with pytest.raises(DeprocessError, match=r"holds files\. Pick another folder, or pass force=True"):
+            write_restored(ds, "ray", spec=restore.spec.name)
+        assert write_restored(ds, "ray", spec=restore.spec.name, force=True) == 5
+        assert {p.name: p.read_bytes() for p in (tmp_path / "ray").iterdir()} == cli_files
