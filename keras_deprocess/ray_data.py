@@ -335,6 +335,12 @@ def write_restored(dataset: Any, out_dir: str | os.PathLike[str], *, spec: str, 
 
     Returns:
         The number of images written.
+
+    Example::
+
+        restore = RestoreBatches("ResNet50")
+        ds = read_arrays("/shared/batches/").map_batches(restore, batch_format="numpy")
+        write_restored(ds, "/shared/restored", spec=restore.spec.name)  # images + manifest.jsonl
     """
     out = Path(os.path.abspath(out_dir))  # the workers run elsewhere: never relative to their folder
     manifest = out / MANIFEST_NAME

@@ -90,6 +90,12 @@ def read_images(source: ArraySource, entry: ArrayEntry, first: int, count: int) 
 
     Reads only those images' bytes (a Fortran-order array is read whole:
     its images are not stored one after another).
+
+    Example::
+
+        with open_arrays("batch.pt") as source:
+            entry = source.entries[0]
+            middle = read_images(source, entry, 10, 4)  # images 10..13, (4, ...) as stored
     """
     count = max(0, min(count, entry.images - first))
     if entry.fortran_order:

@@ -24,6 +24,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any, cast
 
 import numpy as np
@@ -36,11 +37,14 @@ __all__ = [
     "READ_ERRORS",
     "ArrayEntry",
     "ArraySource",
+    "FileSource",
     "Piece",
     "SharedFile",
     "Stream",
     "choose_key",
+    "listed",
     "native",
+    "no_such_key",
     "printable",
     "reason",
 ]
@@ -322,12 +326,58 @@ class ArraySource:
         return data if entry.batched else data[None]
 
 
+class FileSource(ArraySource):
+    """An `ArraySource` of one file, held open; by default its arrays' bytes lie at their offsets.
+
+    Subclasses call `_open` first, and override `stream` where the bytes
+    are not plain (zip members, records, tensors in memory).
+    """
+
+    path: Path
+    _file: IO[bytes]
+
+    def _open(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.name = printable(path)
+        try:
+            self._file = open(self.path, "rb")  # noqa: SIM115 (closed by close())
+        except OSError as error:
+            raise InputFileError(f"{self.name}: cannot be read ({reason(error)})") from None
+
+    def close(self) -> None:
+        self._file.close()
+
+    def stream(self, entry: ArrayEntry, offset: int = 0) -> Stream:
+        """A forward reader of `entry`'s bytes, which start at ``entry.data_offset`` in the file."""
+        shared = SharedFile(self._file, entry.data_offset + offset)
+        return Stream(shared.read, self.data_error(entry), shared.jump, shared.read_into)
+
+    def data_error(self, entry: ArrayEntry) -> Callable[[str], InputFileError]:
+        """How a stream of `entry` reports what went wrong in its data."""
+
+        def fail(message: str) -> InputFileError:
+            return self.error(entry, f"data {message}")
+
+        return fail
+
+
+def listed(names: list[str], limit: int = 20) -> str:
+    """``'a', 'b' and 3 more``: names for a message, terminal-safe and short."""
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(shown(name) for name in names[:limit]) + more
+
+
+def no_such_key(name: str, only: str, keys: list[str], what: str = "array") -> InputFileError:
+    """The refusal of a key the file does not hold, with the keys it does."""
+    holds = f"it holds {len(keys)}: {listed(keys)}" if keys else "it holds none"
+    return InputFileError(f"{name}: has no {what} named {shown(only)} for {setting('key')}; {holds}")
+
+
 def choose_key(keys: list[str], only: str | None) -> str:
     """Advice for a file of several arrays, one of which cannot be read: take the others by key."""
     if only is not None or len(keys) < 2:
         return ""
-    listed = ", ".join(shown(k) for k in keys[:8]) + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
-    return f". It holds {len(keys)} arrays ({listed}): pass {setting('key')} to read one alone"
+    return f". It holds {len(keys)} arrays ({listed(keys, 8)}): pass {setting('key')} to read one alone"
 
 
 def printable(text: object) -> str:

@@ -14,19 +14,17 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
-from typing import IO
 
 from keras_deprocess.datasets.arrays import (
     READ_ERRORS,
     ArrayEntry,
-    ArraySource,
-    SharedFile,
+    FileSource,
     Stream,
-    printable,
+    no_such_key,
     reason,
 )
 from keras_deprocess.datasets.npy import InputFileError, check_array, read_npy_header
-from keras_deprocess.errors import advise, setting, shown
+from keras_deprocess.errors import advise, shown
 
 __all__ = ["NumpyFile"]
 
@@ -34,7 +32,7 @@ NUMPY_COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "defla
 ZIP_METHODS = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "deflate64", 93: "zstandard"}
 
 
-class NumpyFile(ArraySource):
+class NumpyFile(FileSource):
     """A validated `.npy` or `.npz` file whose arrays can be streamed within a budget.
 
     Args:
@@ -45,12 +43,7 @@ class NumpyFile(ArraySource):
     """
 
     def __init__(self, path: str | Path, key: str | None = None) -> None:
-        self.path = Path(path)
-        self.name = printable(path)
-        try:
-            self._file: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 (closed by close())
-        except OSError as error:
-            raise InputFileError(f"{self.name}: cannot be read ({reason(error)})") from None
+        self._open(path)
         self._archive: zipfile.ZipFile | None = None
         try:
             signature = self._file.read(4)
@@ -59,12 +52,6 @@ class NumpyFile(ArraySource):
         except BaseException:
             self.close()
             raise
-
-    def __enter__(self) -> NumpyFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         if self._archive is not None:
@@ -114,13 +101,7 @@ class NumpyFile(ArraySource):
                 continue
             entries.append(self._member_entry(info, key, position))
         if only is not None and not entries:
-            listed = ", ".join(shown(k) for k in keys[:20]) + (
-                f" and {len(keys) - 20} more" if len(keys) > 20 else ""
-            )
-            holds = f"it holds {len(keys)}: {listed}" if keys else "it holds none"
-            raise InputFileError(
-                f"{self.name}: has no array named {shown(only)} for {setting('key')}; {holds}"
-            )
+            raise no_such_key(self.name, only, keys)
         if not entries:
             raise InputFileError(f"{self.name}: holds no arrays (no .npy members)")
         return entries
@@ -162,13 +143,9 @@ class NumpyFile(ArraySource):
 
     def stream(self, entry: ArrayEntry, offset: int = 0) -> Stream:
         """A forward reader of `entry`'s data from byte `offset` of the data."""
-
-        def fail(message: str) -> InputFileError:
-            return self.error(entry, f"data {message}")
-
         if entry.member is None:
-            shared = SharedFile(self._file, entry.data_offset + offset)
-            return Stream(shared.read, fail, shared.jump, shared.read_into)
+            return super().stream(entry, offset)
+        fail = self.data_error(entry)
         assert self._archive is not None
         try:
             member = self._archive.open(entry.member)

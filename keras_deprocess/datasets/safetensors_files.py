@@ -15,21 +15,18 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from keras_deprocess.datasets.arrays import (
     ArrayEntry,
-    ArraySource,
-    SharedFile,
-    Stream,
+    FileSource,
     choose_key,
-    printable,
-    reason,
+    no_such_key,
 )
 from keras_deprocess.datasets.npy import Header, InputFileError, check_array
-from keras_deprocess.errors import setting, shown
+from keras_deprocess.errors import shown
 
 __all__ = ["MAX_HEADER_BYTES", "SafetensorsFile"]
 
@@ -53,7 +50,7 @@ DTYPES = {
 }
 
 
-class SafetensorsFile(ArraySource):
+class SafetensorsFile(FileSource):
     """The tensors of one `.safetensors` file, in the order their bytes are stored.
 
     Args:
@@ -64,27 +61,12 @@ class SafetensorsFile(ArraySource):
     is_npz = True
 
     def __init__(self, path: str | Path, key: str | None = None) -> None:
-        self.path = Path(path)
-        self.name = printable(path)
-        try:
-            self._file: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 (closed by close())
-        except OSError as error:
-            raise InputFileError(f"{self.name}: cannot be read ({reason(error)})") from None
+        self._open(path)
         try:
             self.entries = self._entries(key)
         except BaseException:
             self.close()
             raise
-
-    def close(self) -> None:
-        self._file.close()
-
-    def stream(self, entry: ArrayEntry, offset: int = 0) -> Stream:
-        def fail(message: str) -> InputFileError:
-            return self.error(entry, f"data {message}")
-
-        shared = SharedFile(self._file, entry.data_offset + offset)
-        return Stream(shared.read, fail, shared.jump, shared.read_into)
 
     def _bad(self, why: str) -> InputFileError:
         return InputFileError(f"{self.name}: is not a valid .safetensors file ({why})")
@@ -120,13 +102,7 @@ class SafetensorsFile(ArraySource):
         if only is not None:
             found = [item for item in found if item[1] == only]
             if not found:
-                listed = ", ".join(shown(k) for k in keys[:20]) + (
-                    f" and {len(keys) - 20} more" if len(keys) > 20 else ""
-                )
-                raise InputFileError(
-                    f"{self.name}: has no tensor named {shown(only)} for {setting('key')}; it holds "
-                    f"{len(keys)}: {listed}"
-                )
+                raise no_such_key(self.name, only, keys, "tensor")
         entries = []
         for position, (begin, key, shape, dtype) in enumerate(found):
             try:

@@ -22,28 +22,28 @@ from __future__ import annotations
 import io
 import tarfile
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any, cast
 
 from keras_deprocess.datasets.arrays import (
     DEFAULT_CHUNK_BYTES,
     READ_ERRORS,
     ArrayEntry,
-    ArraySource,
+    FileSource,
     SharedFile,
     Stream,
-    printable,
+    no_such_key,
     reason,
 )
 from keras_deprocess.datasets.npy import Header, InputFileError, check_array, read_npy_header
 from keras_deprocess.datasets.torch_files import import_torch, load_weights_only, numpy_dtype, torch_tensors
-from keras_deprocess.errors import setting, shown
+from keras_deprocess.errors import shown
 
 __all__ = ["TarShard"]
 
 ARRAY_SUFFIXES = (".npy", ".pt", ".pth")
 
 
-class TarShard(ArraySource):
+class TarShard(FileSource):
     """The arrays of one `.tar` shard, in the order they are stored.
 
     Args:
@@ -54,12 +54,7 @@ class TarShard(ArraySource):
     is_npz = True
 
     def __init__(self, path: str | Path, key: str | None = None) -> None:
-        self.path = Path(path)
-        self.name = printable(path)
-        try:
-            self._file: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 (closed by close())
-        except OSError as error:
-            raise InputFileError(f"{self.name}: cannot be read ({reason(error)})") from None
+        self._open(path)
         self._torch: Any = None
         self._loaded: tuple[int, dict[str, Any]] | None = None  # the last .pt member loaded
         # Per array found: (its member's data offset, the member's size, its key in a .pt member, or
@@ -70,9 +65,6 @@ class TarShard(ArraySource):
         except BaseException:
             self.close()
             raise
-
-    def close(self) -> None:
-        self._file.close()
 
     def _entries(self, only: str | None) -> list[ArrayEntry]:
         self._file.seek(0)
@@ -105,13 +97,7 @@ class TarShard(ArraySource):
         finally:
             archive.fileobj = None  # type: ignore[assignment]  # our file, closed by close()
         if only is not None and not entries:
-            listed = ", ".join(shown(k) for k in keys[:20]) + (
-                f" and {len(keys) - 20} more" if len(keys) > 20 else ""
-            )
-            holds = f"it holds {len(keys)}: {listed}" if keys else "it holds none"
-            raise InputFileError(
-                f"{self.name}: has no array named {shown(only)} for {setting('key')}; {holds}"
-            )
+            raise no_such_key(self.name, only, keys)
         if not entries:
             raise InputFileError(f"{self.name}: holds no arrays (no .npy, .pt or .pth members)")
         return [
@@ -174,13 +160,10 @@ class TarShard(ArraySource):
         return {k: (v[0], v[1]) for k, v in tensors.items()}
 
     def stream(self, entry: ArrayEntry, offset: int = 0) -> Stream:
-        def fail(message: str) -> InputFileError:
-            return self.error(entry, f"data {message}")
-
         start, size, inner = self._members[entry.data_offset]
         if inner is None:
             shared = SharedFile(self._file, start + offset)
-            return Stream(shared.read, fail, shared.jump, shared.read_into)
+            return Stream(shared.read, self.data_error(entry), shared.jump, shared.read_into)
         if self._loaded is None or self._loaded[0] != start:
             self._load(start, size, f"{self.name}: member {shown(entry.key)}")
         assert self._loaded is not None
@@ -194,4 +177,4 @@ class TarShard(ArraySource):
             position += len(piece)
             return piece
 
-        return Stream(read, fail)
+        return Stream(read, self.data_error(entry))

@@ -44,6 +44,12 @@ def open_arrays(path: str | Path, *, key: str | None = None, feature: str | None
 
     Raises:
         InputFileError: For a file that cannot be read, naming it and what to do.
+
+    Example::
+
+        with open_arrays("shards/*.tar") as source:
+            for entry in source.entries:       # every header, read before any data
+                print(entry.key, entry.shape)  # (N, H, W, C) or (C, H, W), as stored
     """
     text = str(path)
     target = Path(path)

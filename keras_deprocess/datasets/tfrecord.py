@@ -24,11 +24,18 @@ import struct
 from array import array
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
-from keras_deprocess.datasets.arrays import ArrayEntry, ArraySource, Stream, printable, reason
+from keras_deprocess.datasets.arrays import (
+    ArrayEntry,
+    FileSource,
+    Stream,
+    listed,
+    printable,
+    reason,
+)
 from keras_deprocess.datasets.npy import Header, InputFileError, check_array
 from keras_deprocess.errors import advise, setting, shown
 
@@ -51,7 +58,7 @@ def import_tensorflow(name: str) -> Any:
     return tf
 
 
-class TFRecordFile(ArraySource):
+class TFRecordFile(FileSource):
     """The images of one TFRecord file of `tf.train.Example`, as one array named by the file's stem.
 
     Args:
@@ -61,22 +68,14 @@ class TFRecordFile(ArraySource):
     """
 
     def __init__(self, path: str | Path, key: str | None = None, feature: str | None = None) -> None:
-        self.path = Path(path)
-        self.name = printable(path)
-        self._tf = import_tensorflow(self.name)
-        try:
-            self._file: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 (closed by close())
-        except OSError as error:
-            raise InputFileError(f"{self.name}: cannot be read ({reason(error)})") from None
+        self._tf = import_tensorflow(printable(path))
+        self._open(path)
         try:
             self._offsets = self._frame()
             self.entries = [self._entry(key, feature)]
         except BaseException:
             self.close()
             raise
-
-    def close(self) -> None:
-        self._file.close()
 
     # -- framing ---------------------------------------------------------------
 
@@ -244,10 +243,7 @@ class TFRecordFile(ArraySource):
         record_bytes = math.prod(self._record_shape) * self._record_dtype.itemsize
         records = _Records(self, offset // record_bytes)
 
-        def fail(message: str) -> InputFileError:
-            return self.error(entry, f"data {message}")
-
-        stream = Stream(records.read, fail)
+        stream = Stream(records.read, self.data_error(entry))
         stream.skip(offset % record_bytes)
         return stream
 
@@ -297,9 +293,4 @@ def _shape_feature(features: Any, name: str) -> str | None:
 
 
 def _listed(names: Any) -> str:
-    names = sorted(str(n) for n in names)
-    if not names:
-        return "none"
-    return ", ".join(shown(n) for n in names[:12]) + (
-        f" and {len(names) - 12} more" if len(names) > 12 else ""
-    )
+    return listed(sorted(str(n) for n in names), 12) or "none"

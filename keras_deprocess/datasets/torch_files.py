@@ -26,22 +26,21 @@ import struct
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from keras_deprocess.datasets.arrays import (
     READ_ERRORS,
     ArrayEntry,
-    ArraySource,
-    SharedFile,
-    Stream,
+    FileSource,
     choose_key,
+    no_such_key,
     printable,
     reason,
 )
 from keras_deprocess.datasets.npy import Header, InputFileError, check_array
-from keras_deprocess.errors import setting, shown
+from keras_deprocess.errors import shown
 
 __all__ = ["TorchFile", "import_torch", "numpy_dtype", "torch_tensors"]
 
@@ -123,7 +122,7 @@ def load_weights_only(torch: Any, source: Any, label: str, **options: Any) -> An
         ) from None
 
 
-class TorchFile(ArraySource):
+class TorchFile(FileSource):
     """The tensors of one `.pt`/`.pth` file, streamed from their place in the file.
 
     Args:
@@ -135,28 +134,13 @@ class TorchFile(ArraySource):
     is_npz = True
 
     def __init__(self, path: str | Path, key: str | None = None) -> None:
-        self.path = Path(path)
-        self.name = printable(path)
-        torch = import_torch(self.name)
-        try:
-            self._file: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 (closed by close())
-        except OSError as error:
-            raise InputFileError(f"{self.name}: cannot be read ({reason(error)})") from None
+        torch = import_torch(printable(path))
+        self._open(path)
         try:
             self.entries = self._entries(torch, key)
         except BaseException:
             self.close()
             raise
-
-    def close(self) -> None:
-        self._file.close()
-
-    def stream(self, entry: ArrayEntry, offset: int = 0) -> Stream:
-        def fail(message: str) -> InputFileError:
-            return self.error(entry, f"data {message}")
-
-        shared = SharedFile(self._file, entry.data_offset + offset)
-        return Stream(shared.read, fail, shared.jump, shared.read_into)
 
     def _entries(self, torch: Any, only: str | None) -> list[ArrayEntry]:
         if not zipfile.is_zipfile(self._file):
@@ -174,13 +158,7 @@ class TorchFile(ArraySource):
         if only is not None:
             tensors = [(key, tensor) for key, tensor in tensors if key == only]
             if not tensors:
-                listed = ", ".join(shown(k) for k in keys[:20]) + (
-                    f" and {len(keys) - 20} more" if len(keys) > 20 else ""
-                )
-                raise InputFileError(
-                    f"{self.name}: has no tensor named {shown(only)} for {setting('key')}; it holds "
-                    f"{len(keys)}: {listed}"
-                )
+                raise no_such_key(self.name, only, keys, "tensor")
         base = _mapping_start(tensors, records, self.name)
         big_endian = self._big_endian()
         entries = []
